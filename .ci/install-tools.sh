@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Builds the real servers the tests and the local stack use, from the Go module proxy,
+# into a cache that survives between runs. Each tool is built only when missing.
+#   nats-server 2.14.5, nats CLI 0.4.0, stripe-mock 0.197.0, FerretDB 1.24.2 (see DESIGN.md).
+set -euo pipefail
+
+TOOLS_DIR="${TICKETING_TOOLS_DIR:-$HOME/.cache/ticketing-tools}"
+BIN="$TOOLS_DIR/bin"
+mkdir -p "$BIN"
+export GOBIN="$BIN"
+export GOFLAGS="${GOFLAGS:-} -trimpath"
+
+log() { printf '[install-tools] %s\n' "$*" >&2; }
+
+install_go_tool() { # name module@version
+  local name=$1 module=$2
+  if [ -x "$BIN/$name" ]; then log "$name: cached"; return; fi
+  log "$name: go install $module"
+  go install "$module"
+}
+
+install_ferretdb() {
+  local version=v1.24.2
+  if [ -x "$BIN/ferretdb" ]; then log "ferretdb: cached"; return; fi
+  log "ferretdb: building $version (go install panics at start, FerretDB#2982)"
+  local dir src work
+  dir=$(go mod download -json "github.com/FerretDB/FerretDB@$version" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')
+  work=$(mktemp -d)
+  src="$work/ferretdb"
+  cp -r "$dir" "$src"
+  chmod -R u+w "$src"
+  printf '%s' "$version" > "$src/build/version/version.txt"
+  (cd "$src" && go build -o "$BIN/ferretdb.tmp" ./cmd/ferretdb)
+  mv "$BIN/ferretdb.tmp" "$BIN/ferretdb"
+  rm -rf "$work"
+}
+
+install_go_tool nats-server github.com/nats-io/nats-server/v2@v2.14.5
+install_go_tool stripe-mock github.com/stripe/stripe-mock@v0.197.0
+install_ferretdb
+# The nats CLI is a convenience for looking at the bus by hand; nothing in the tests needs it.
+install_go_tool nats github.com/nats-io/natscli/nats@v0.4.0 || log "nats CLI: not available from the module proxy here; skipped"
+log "tools in $BIN"
