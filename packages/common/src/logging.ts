@@ -18,7 +18,10 @@ export function createLogger(options: LoggerOptions): Logger {
   return pino({
     level,
     base: { service: options.service },
-    redact: { paths: ['password', '*.password', 'req.headers.cookie', 'req.headers.authorization'], remove: true },
+    redact: {
+      paths: ['password', '*.password', 'req.headers.cookie', 'req.headers.authorization'],
+      remove: true,
+    },
     mixin() {
       const context = currentContext();
       return context ? { correlationId: context.correlationId } : {};

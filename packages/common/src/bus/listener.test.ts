@@ -1,0 +1,236 @@
+import { headers as natsHeaders } from '@nats-io/nats-core';
+import { eventually, type NatsServerHandle, readStream, startNats } from '@ticketing/testing';
+import type { EventData } from '../events/catalog';
+import { OutOfOrderError } from '../events/errors';
+import { versionVerdict } from '../events/versioning';
+import { createLogger } from '../logging';
+import { objectId, sleep, ticketCreated } from '../test-support/fixtures';
+import { type Bus, connectBus } from './bus';
+import { DeadLetterHeaders } from './headers';
+import { type EventMeta, Listener, type ListenerOptions } from './listener';
+
+const logger = createLogger({ service: 'test' });
+let nats: NatsServerHandle;
+let bus: Bus;
+let serviceCounter = 0;
+const running: Listener<'ticket.created' | 'ticket.updated'>[] = [];
+
+type Handler<S extends 'ticket.created' | 'ticket.updated'> = (
+  data: EventData<S>,
+  meta: EventMeta,
+) => Promise<void>;
+
+class TestListener<S extends 'ticket.created' | 'ticket.updated'> extends Listener<S> {
+  constructor(
+    readonly subject: S,
+    private readonly handler: Handler<S>,
+    options: ListenerOptions,
+  ) {
+    super(bus, options);
+  }
+  onMessage(data: EventData<S>, meta: EventMeta): Promise<void> {
+    return this.handler(data, meta);
+  }
+}
+
+function options(service: string, overrides: Partial<ListenerOptions> = {}): ListenerOptions {
+  return { service, logger, maxDeliver: 3, retryDelayMs: 50, maxRetryDelayMs: 200, ...overrides };
+}
+
+async function startListener<S extends 'ticket.created' | 'ticket.updated'>(
+  subject: S,
+  handler: Handler<S>,
+  service: string,
+  overrides: Partial<ListenerOptions> = {},
+) {
+  const listener = new TestListener(subject, handler, options(service, overrides));
+  await listener.start();
+  running.push(listener as never);
+  return listener;
+}
+
+function newService() {
+  serviceCounter += 1;
+  return `svc${serviceCounter}`;
+}
+
+beforeAll(async () => {
+  nats = await startNats();
+  bus = await connectBus({ servers: nats.url, name: 'listener-test', logger });
+  await bus.ensureStreams();
+});
+
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((listener) => listener.stop()));
+  for (const stream of ['TICKETS', 'DLQ']) await bus.jsm.streams.purge(stream);
+});
+
+afterAll(async () => {
+  await bus?.close();
+  await nats?.close();
+});
+
+async function consumerInfo(service: string, subject: string) {
+  return bus.jsm.consumers.info('TICKETS', `${service}-${subject.replace('.', '-')}`);
+}
+
+it('creates a durable consumer named <service>-<subject>, acks on success, and passes the correlation id', async () => {
+  const service = newService();
+  const seen: Array<{ data: unknown; correlationId: string; deliveryCount: number }> = [];
+  await startListener(
+    'ticket.created',
+    async (data, meta) => {
+      seen.push({ data, correlationId: meta.correlationId, deliveryCount: meta.deliveryCount });
+    },
+    service,
+  );
+  const data = ticketCreated();
+  const ack = await bus.publish('ticket.created', data, { correlationId: 'req-7' });
+  await eventually(() => expect(seen).toHaveLength(1));
+  expect(seen[0]).toEqual({ data, correlationId: 'req-7', deliveryCount: 1 });
+  await eventually(async () => {
+    const info = await consumerInfo(service, 'ticket.created');
+    expect(info.config.durable_name).toBe(`${service}-ticket-created`);
+    expect(info.config.ack_policy).toBe('explicit');
+    expect(info.num_ack_pending).toBe(0);
+    expect(info.ack_floor.stream_seq).toBe(ack.seq);
+  });
+});
+
+it('redelivers after a handler error, then acks when it succeeds', async () => {
+  const service = newService();
+  const attempts: number[] = [];
+  await startListener(
+    'ticket.created',
+    async (_data, meta) => {
+      attempts.push(meta.deliveryCount);
+      if (meta.deliveryCount === 1) throw new Error('database hiccup');
+    },
+    service,
+  );
+  await bus.publish('ticket.created', ticketCreated());
+  await eventually(async () => {
+    expect(attempts).toEqual([1, 2]);
+    expect((await consumerInfo(service, 'ticket.created')).num_ack_pending).toBe(0);
+  });
+  expect((await bus.jsm.streams.info('DLQ')).state.messages).toBe(0);
+});
+
+it('holds back a version that arrives early until the missing one is applied, then applies both in order', async () => {
+  const service = newService();
+  const applied: number[] = [];
+  let current: number | undefined = 0; // the replica already has version 0
+  await startListener(
+    'ticket.updated',
+    async (data) => {
+      const verdict = versionVerdict(current, data.version);
+      if (verdict === 'early') throw new OutOfOrderError(current, data.version);
+      if (verdict === 'duplicate') return;
+      applied.push(data.version);
+      current = data.version;
+    },
+    service,
+    { maxDeliver: 20 },
+  );
+  const base = { ...ticketCreated(), version: 0 };
+  await bus.publish('ticket.updated', { ...base, version: 2, title: 'v2' });
+  await sleep(300); // version 2 is delivered, held back, and delivered again meanwhile
+  expect(applied).toEqual([]);
+  await bus.publish('ticket.updated', { ...base, version: 1, title: 'v1' });
+  await eventually(() => expect(applied).toEqual([1, 2]));
+  await bus.publish('ticket.updated', { ...base, version: 1, title: 'v1 again' }); // a duplicate: acked, no change
+  await eventually(async () =>
+    expect((await consumerInfo(service, 'ticket.updated')).num_ack_pending).toBe(0),
+  );
+  expect(applied).toEqual([1, 2]);
+});
+
+describe('dead letters', () => {
+  it('sends bad JSON, a schema failure and an exhausted message to DLQ and keeps handling the next message', async () => {
+    const service = newService();
+    const handled: string[] = [];
+    await startListener(
+      'ticket.created',
+      async (data) => {
+        if (data.title === 'always fails') throw new Error('boom');
+        handled.push(data.title);
+      },
+      service,
+    );
+
+    const js = bus.js;
+    const rawHeaders = natsHeaders();
+    rawHeaders.set('Ticketing-Correlation-Id', 'req-bad');
+    const badJsonAck = await js.publish('ticket.created', '{"id": oops', { headers: rawHeaders });
+    await js.publish('ticket.created', JSON.stringify({ ...ticketCreated(), price: 'free' }));
+    await bus.publish('ticket.created', ticketCreated({ title: 'always fails' }));
+    await bus.publish('ticket.created', ticketCreated({ title: 'fine' }));
+
+    await eventually(async () => {
+      expect(handled).toEqual(['fine']);
+      expect((await bus.jsm.streams.info('DLQ')).state.messages).toBe(3);
+    });
+    const letters = await readStream({ servers: nats.url, stream: 'DLQ' });
+    expect(letters.map((letter) => letter.subject)).toEqual(Array(3).fill(`dlq.${service}.ticket.created`));
+    const [badJson, badSchema, exhausted] = letters;
+    expect(badJson!.raw).toBe('{"id": oops');
+    expect(badJson!.headers[DeadLetterHeaders.error]).toMatch(/malformed JSON/);
+    expect(badJson!.headers['Ticketing-Correlation-Id']).toBe('req-bad');
+    expect(badJson!.headers[DeadLetterHeaders.deliveryCount]).toBe('1');
+    expect(badJson!.headers[DeadLetterHeaders.streamSequence]).toBe(String(badJsonAck.seq));
+    expect(badSchema!.headers[DeadLetterHeaders.error]).toMatch(/price/);
+    expect(exhausted!.headers[DeadLetterHeaders.error]).toMatch(/max deliveries \(3\).*boom/);
+    expect(exhausted!.headers[DeadLetterHeaders.deliveryCount]).toBe('3');
+    expect((exhausted!.data as { title: string }).title).toBe('always fails');
+    await eventually(async () =>
+      expect((await consumerInfo(service, 'ticket.created')).num_ack_pending).toBe(0),
+    );
+  });
+});
+
+it('splits the work of one durable between two replicas, each message handled exactly once', async () => {
+  const service = newService();
+  const byReplica: Record<'a' | 'b', string[]> = { a: [], b: [] };
+  const handler = (replica: 'a' | 'b') => async (data: EventData<'ticket.created'>) => {
+    byReplica[replica].push(data.id);
+    await sleep(2); // some work, so both replicas get a share
+  };
+  await startListener('ticket.created', handler('a'), service, { batchSize: 10 });
+  await startListener('ticket.created', handler('b'), service, { batchSize: 10 });
+  const ids = Array.from({ length: 200 }, () => objectId());
+  await Promise.all(ids.map((id) => bus.publish('ticket.created', ticketCreated({ id }))));
+  await eventually(() => expect(byReplica.a.length + byReplica.b.length).toBe(200), { timeoutMs: 20_000 });
+  await sleep(200);
+  const all = [...byReplica.a, ...byReplica.b];
+  expect(new Set(all).size).toBe(200);
+  expect(all).toHaveLength(200);
+  expect(new Set(all)).toEqual(new Set(ids));
+  expect(byReplica.a.length).toBeGreaterThan(0);
+  expect(byReplica.b.length).toBeGreaterThan(0);
+});
+
+it('stops gracefully: the handler in flight finishes and is acked, nothing is redelivered', async () => {
+  const service = newService();
+  const finished: string[] = [];
+  let started!: () => void;
+  const handlerStarted = new Promise<void>((resolve) => {
+    started = resolve;
+  });
+  const listener = await startListener(
+    'ticket.created',
+    async (data) => {
+      started();
+      await sleep(300);
+      finished.push(data.id);
+    },
+    service,
+  );
+  const data = ticketCreated();
+  const ack = await bus.publish('ticket.created', data);
+  await handlerStarted;
+  await listener.stop();
+  expect(finished).toEqual([data.id]);
+  const info = await consumerInfo(service, 'ticket.created');
+  expect(info.num_ack_pending).toBe(0);
+  expect(info.ack_floor.stream_seq).toBe(ack.seq);
+});

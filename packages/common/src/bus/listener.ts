@@ -1,0 +1,321 @@
+import {
+  AckPolicy,
+  type ConsumerConfig,
+  type ConsumerMessages,
+  DeliverPolicy,
+  JetStreamApiCodes,
+  JetStreamApiError,
+  type JsMsg,
+} from '@nats-io/jetstream';
+import { nanos, headers as natsHeaders } from '@nats-io/nats-core';
+import { Counter, Histogram, type Registry } from 'prom-client';
+import { runWithContext } from '../context';
+import { deadLetterSubject, type EventData, eventCatalog, type Subject } from '../events/catalog';
+import { EventSchemaError, OutOfOrderError, PoisonMessageError } from '../events/errors';
+import { parseEventData } from '../events/validate';
+import type { Logger } from '../logging';
+import type { Bus } from './bus';
+import { DeadLetterHeaders, EventHeaders } from './headers';
+
+/** What a handler knows about the message besides its payload. */
+export interface EventMeta {
+  /** Event id (`Nats-Msg-Id`). */
+  id: string;
+  /** The subject it was published on. */
+  subject: Subject;
+  /** Correlation id of the chain of work; also set on the context of the handler. */
+  correlationId: string;
+  /** When the state change that caused it was written (from the header; publish time when absent). */
+  occurredAt: Date;
+  /** 1 on first delivery. */
+  deliveryCount: number;
+  /** Sequence in the stream. */
+  streamSequence: number;
+}
+
+/** Options shared by every listener of a service. */
+export interface ListenerOptions {
+  /** Service name: part of the durable consumer name and of dead-letter subjects. */
+  service: string;
+  /** Logger for outcomes. */
+  logger: Logger;
+  /** Deliveries before a failing message is dead-lettered (default 20). */
+  maxDeliver?: number;
+  /** First redelivery delay after a failure, in ms (default 250); doubles per delivery up to `maxRetryDelayMs`. */
+  retryDelayMs?: number;
+  /** Longest redelivery delay, in ms (default 30000). */
+  maxRetryDelayMs?: number;
+  /** How long the server waits for an ack before redelivering, in ms (default 30000). */
+  ackWaitMs?: number;
+  /** Messages buffered per pull (default 64). */
+  batchSize?: number;
+  /** Registry for handled/retried/dead-lettered counters and the handling-time histogram. */
+  metrics?: Registry;
+}
+
+type Outcome = 'acked' | 'retried' | 'deferred' | 'dead_lettered' | 'returned';
+
+const metricsByRegistry = new WeakMap<Registry, { outcomes: Counter; duration: Histogram }>();
+
+function listenerMetrics(registry: Registry) {
+  let metrics = metricsByRegistry.get(registry);
+  if (!metrics) {
+    metrics = {
+      outcomes: new Counter({
+        name: 'events_handled_total',
+        help: 'Events taken by listeners, by subject and outcome',
+        labelNames: ['subject', 'outcome'],
+        registers: [registry],
+      }),
+      duration: new Histogram({
+        name: 'event_handler_duration_seconds',
+        help: 'Time spent in event handlers',
+        labelNames: ['subject'],
+        buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+        registers: [registry],
+      }),
+    };
+    metricsByRegistry.set(registry, metrics);
+  }
+  return metrics;
+}
+
+/** The durable consumer name of a (service, subject): `<service>-<subject-with-dashes>`. */
+export function durableName(service: string, subject: string): string {
+  return `${service}-${subject.replace(/\./g, '-')}`;
+}
+
+function oneLine(text: string): string {
+  return text.replace(/[\r\n]+/g, ' ').slice(0, 1000);
+}
+
+/**
+ * A durable, shared pull consumer of one subject. Subclasses name the subject and handle typed payloads;
+ * the base class owns the loop: explicit ack on success, redelivery with back-off on a thrown error,
+ * a delayed nak for an {@link OutOfOrderError}, and the dead-letter stream for bad JSON, schema failures,
+ * {@link PoisonMessageError} and exhausted deliveries. No message can stop the loop.
+ */
+export abstract class Listener<S extends Subject> {
+  /** The subject this listener consumes. */
+  abstract readonly subject: S;
+
+  /** Handles one valid payload. Must be idempotent: the same event may arrive again. */
+  abstract onMessage(data: EventData<S>, meta: EventMeta): Promise<void>;
+
+  private messages: ConsumerMessages | undefined;
+  private loop: Promise<void> | undefined;
+  private stopping = false;
+  protected readonly logger: Logger;
+  private readonly maxDeliver: number;
+  private readonly retryDelayMs: number;
+  private readonly maxRetryDelayMs: number;
+  private readonly ackWaitMs: number;
+
+  constructor(
+    /** The connected bus. */
+    protected readonly bus: Bus,
+    /** Service-wide listener options. */
+    protected readonly options: ListenerOptions,
+  ) {
+    this.logger = options.logger;
+    this.maxDeliver = options.maxDeliver ?? 20;
+    this.retryDelayMs = options.retryDelayMs ?? 250;
+    this.maxRetryDelayMs = options.maxRetryDelayMs ?? 30_000;
+    this.ackWaitMs = options.ackWaitMs ?? 30_000;
+  }
+
+  /** The durable consumer name, shared by every replica of the service. */
+  get durable(): string {
+    return durableName(this.options.service, this.subject);
+  }
+
+  /** The stream holding the subject. */
+  get stream(): string {
+    return eventCatalog[this.subject].stream;
+  }
+
+  /** Creates or updates the durable consumer, then starts pulling. Resolves once the loop runs. */
+  async start(): Promise<void> {
+    await this.ensureConsumer();
+    const consumer = await this.bus.js.consumers.get(this.stream, this.durable);
+    this.stopping = false;
+    this.messages = await consumer.consume({ max_messages: this.options.batchSize ?? 64 });
+    const messages = this.messages;
+    this.loop = (async () => {
+      for await (const msg of messages) {
+        if (this.stopping) {
+          // Pulled before the stop: hand it straight back so another replica takes it now.
+          msg.nak();
+          continue;
+        }
+        await this.take(msg);
+      }
+    })().catch((error: unknown) => {
+      this.logger.error({ err: error, durable: this.durable }, 'listener loop ended unexpectedly');
+    });
+    this.logger.info({ durable: this.durable, stream: this.stream }, 'listener started');
+  }
+
+  /** Stops pulling, lets the message in hand finish and be acked, hands back what was buffered. */
+  async stop(): Promise<void> {
+    if (!this.messages) return;
+    this.stopping = true;
+    const done = this.loop;
+    await this.messages.close();
+    await done;
+    this.messages = undefined;
+    this.logger.info({ durable: this.durable }, 'listener stopped');
+  }
+
+  private consumerConfig(): Partial<ConsumerConfig> {
+    return {
+      durable_name: this.durable,
+      filter_subject: this.subject,
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.All,
+      ack_wait: nanos(this.ackWaitMs),
+      // One more than our own limit, so a message whose last delivery died with its process still comes
+      // back once, and is dead-lettered then instead of sitting unacknowledged forever.
+      max_deliver: this.maxDeliver + 1,
+      max_ack_pending: 1000,
+    };
+  }
+
+  private async ensureConsumer(): Promise<void> {
+    const config = this.consumerConfig();
+    try {
+      await this.bus.jsm.consumers.info(this.stream, this.durable);
+      await this.bus.jsm.consumers.update(this.stream, this.durable, config);
+    } catch (error) {
+      if (!(error instanceof JetStreamApiError && error.code === JetStreamApiCodes.ConsumerNotFound))
+        throw error;
+      try {
+        await this.bus.jsm.consumers.add(this.stream, config);
+      } catch (addError) {
+        // A replica created it meanwhile: make sure it carries our configuration.
+        if (!(addError instanceof JetStreamApiError)) throw addError;
+        await this.bus.jsm.consumers.update(this.stream, this.durable, config);
+      }
+    }
+  }
+
+  private retryDelay(deliveryCount: number): number {
+    return Math.min(this.retryDelayMs * 2 ** Math.max(0, deliveryCount - 1), this.maxRetryDelayMs);
+  }
+
+  /** Handles one message and settles it; never throws. */
+  private async take(msg: JsMsg): Promise<void> {
+    const metrics = this.options.metrics ? listenerMetrics(this.options.metrics) : undefined;
+    const stopTimer = metrics?.duration.startTimer({ subject: this.subject });
+    let outcome: Outcome;
+    try {
+      outcome = await this.settle(msg);
+    } catch (error) {
+      // Settling itself failed (connection lost mid-ack): the server redelivers after ack_wait.
+      this.logger.error({ err: error, seq: msg.seq }, 'could not settle message; it will be redelivered');
+      outcome = 'returned';
+    }
+    stopTimer?.();
+    metrics?.outcomes.inc({ subject: this.subject, outcome });
+  }
+
+  private async settle(msg: JsMsg): Promise<Outcome> {
+    const deliveryCount = msg.info.deliveryCount;
+    if (deliveryCount > this.maxDeliver) {
+      return this.deadLetter(msg, `max deliveries (${this.maxDeliver}) reached`);
+    }
+    let data: EventData<S>;
+    try {
+      data = parseEventData(this.subject, JSON.parse(msg.string()));
+    } catch (error) {
+      const reason =
+        error instanceof EventSchemaError ? error.message : `malformed JSON: ${(error as Error).message}`;
+      return this.deadLetter(msg, reason);
+    }
+    const meta = this.metaOf(msg);
+    const heartbeat = setInterval(() => msg.working(), Math.max(1000, this.ackWaitMs / 2));
+    try {
+      await runWithContext({ correlationId: meta.correlationId }, () => this.onMessage(data, meta));
+    } catch (error) {
+      return this.handleFailure(msg, error);
+    } finally {
+      clearInterval(heartbeat);
+    }
+    await msg.ackAck();
+    return 'acked';
+  }
+
+  private async handleFailure(msg: JsMsg, error: unknown): Promise<Outcome> {
+    const deliveryCount = msg.info.deliveryCount;
+    if (error instanceof PoisonMessageError) return this.deadLetter(msg, error.message);
+    if (deliveryCount >= this.maxDeliver) {
+      return this.deadLetter(
+        msg,
+        `max deliveries (${this.maxDeliver}) reached; last error: ${(error as Error).message}`,
+      );
+    }
+    const delay = this.retryDelay(deliveryCount);
+    if (error instanceof OutOfOrderError) {
+      this.logger.debug({ seq: msg.seq, deliveryCount, delay, reason: error.message }, 'event held back');
+      msg.nak(delay);
+      return 'deferred';
+    }
+    this.logger.warn(
+      { err: error, seq: msg.seq, deliveryCount, delay },
+      'handler failed; will be redelivered',
+    );
+    msg.nak(delay);
+    return 'retried';
+  }
+
+  private metaOf(msg: JsMsg): EventMeta {
+    const occurredAt = msg.headers?.get(EventHeaders.occurredAt);
+    return {
+      id: msg.headers?.get(EventHeaders.id) ?? `${this.stream}:${msg.seq}`,
+      subject: this.subject,
+      correlationId: msg.headers?.get(EventHeaders.correlationId) || `${this.stream}:${msg.seq}`,
+      occurredAt: occurredAt ? new Date(occurredAt) : msg.time,
+      deliveryCount: msg.info.deliveryCount,
+      streamSequence: msg.seq,
+    };
+  }
+
+  /**
+   * Copies the message, untouched, with its headers plus the reason, to `dlq.<service>.<subject>`, then
+   * terminates it. If the copy cannot be stored, the message is redelivered instead: nothing is dropped.
+   */
+  private async deadLetter(msg: JsMsg, reason: string): Promise<Outcome> {
+    const headers = natsHeaders();
+    if (msg.headers) {
+      for (const key of msg.headers.keys()) {
+        if (key === EventHeaders.id) continue;
+        for (const value of msg.headers.values(key)) headers.append(key, value);
+      }
+    }
+    const originalId = msg.headers?.get(EventHeaders.id);
+    if (originalId) headers.set(DeadLetterHeaders.originalId, originalId);
+    headers.set(DeadLetterHeaders.error, oneLine(reason));
+    headers.set(DeadLetterHeaders.service, this.options.service);
+    headers.set(DeadLetterHeaders.subject, msg.subject);
+    headers.set(DeadLetterHeaders.stream, this.stream);
+    headers.set(DeadLetterHeaders.streamSequence, String(msg.seq));
+    headers.set(DeadLetterHeaders.deliveryCount, String(msg.info.deliveryCount));
+    try {
+      await this.bus.js.publish(deadLetterSubject(this.options.service, msg.subject), msg.data, {
+        headers,
+        // One dead letter per (service, stream message), however often this runs for it.
+        msgID: `dlq:${this.options.service}:${this.stream}:${msg.seq}`,
+      });
+    } catch (error) {
+      this.logger.error(
+        { err: error, seq: msg.seq },
+        'could not store dead letter; message will be redelivered',
+      );
+      msg.nak(this.retryDelay(msg.info.deliveryCount));
+      return 'retried';
+    }
+    this.logger.error({ seq: msg.seq, subject: msg.subject, reason }, 'message dead-lettered');
+    msg.term(oneLine(reason).slice(0, 200));
+    return 'dead_lettered';
+  }
+}

@@ -1,0 +1,138 @@
+import { z } from 'zod';
+
+/** A Mongo ObjectId as a 24-hex string: every aggregate id on the bus is one. */
+export const objectIdSchema = z.string().regex(/^[a-f0-9]{24}$/, 'must be a 24-character hex id');
+
+/** The version of an aggregate: 0 when created, +1 on each change. */
+export const versionSchema = z.number().int().nonnegative();
+
+/** A price in major units: positive, at most two decimals, finite. */
+export const priceSchema = z
+  .number()
+  .positive()
+  .max(1_000_000_000)
+  .refine((value) => Math.abs(value * 100 - Math.round(value * 100)) < 1e-6, {
+    message: 'must have at most 2 decimals',
+  });
+
+/** Order status values (DESIGN.md: `created` → `complete` | `cancelled`). */
+export const orderStatusSchema = z.enum(['created', 'cancelled', 'complete']);
+
+/** The streams, one per owning service plus the dead-letter stream. */
+export const streamNames = ['TICKETS', 'ORDERS', 'PAYMENTS', 'EXPIRATION', 'DLQ'] as const;
+/** Name of one stream. */
+export type StreamName = (typeof streamNames)[number];
+
+/** One entry of the catalog: where an event lives and what its payload must look like. */
+export interface EventDefinition<Schema extends z.ZodType = z.ZodType> {
+  /** The stream that stores this subject. */
+  stream: Exclude<StreamName, 'DLQ'>;
+  /** Version of the payload schema, sent in a header so consumers can tell shapes apart. */
+  schemaVersion: number;
+  /** Runtime schema; the TypeScript type of the payload is inferred from it. */
+  schema: Schema;
+}
+
+function defineEvent<Schema extends z.ZodType>(definition: EventDefinition<Schema>): EventDefinition<Schema> {
+  return definition;
+}
+
+/**
+ * The seven events of the system, each defined once. Adding an event is one entry here: its type,
+ * schema, stream and headers follow from it everywhere.
+ */
+export const eventCatalog = {
+  'ticket.created': defineEvent({
+    stream: 'TICKETS',
+    schemaVersion: 1,
+    schema: z.object({
+      id: objectIdSchema,
+      version: versionSchema,
+      title: z.string().min(1).max(200),
+      price: priceSchema,
+      userId: objectIdSchema,
+    }),
+  }),
+  'ticket.updated': defineEvent({
+    stream: 'TICKETS',
+    schemaVersion: 1,
+    schema: z.object({
+      id: objectIdSchema,
+      version: versionSchema,
+      title: z.string().min(1).max(200),
+      price: priceSchema,
+      userId: objectIdSchema,
+      orderId: objectIdSchema.optional(),
+    }),
+  }),
+  'order.created': defineEvent({
+    stream: 'ORDERS',
+    schemaVersion: 1,
+    schema: z.object({
+      id: objectIdSchema,
+      version: versionSchema,
+      userId: objectIdSchema,
+      status: orderStatusSchema,
+      expiresAt: z.iso.datetime({ offset: true }),
+      ticket: z.object({ id: objectIdSchema, price: priceSchema }),
+    }),
+  }),
+  'order.cancelled': defineEvent({
+    stream: 'ORDERS',
+    schemaVersion: 1,
+    schema: z.object({
+      id: objectIdSchema,
+      version: versionSchema,
+      ticket: z.object({ id: objectIdSchema }),
+    }),
+  }),
+  'order.completed': defineEvent({
+    stream: 'ORDERS',
+    schemaVersion: 1,
+    schema: z.object({
+      id: objectIdSchema,
+      version: versionSchema,
+      ticket: z.object({ id: objectIdSchema }),
+    }),
+  }),
+  'payment.created': defineEvent({
+    stream: 'PAYMENTS',
+    schemaVersion: 1,
+    schema: z.object({
+      id: objectIdSchema,
+      version: versionSchema,
+      orderId: objectIdSchema,
+      chargeId: z.string().min(1).max(255),
+    }),
+  }),
+  'expiration.complete': defineEvent({
+    stream: 'EXPIRATION',
+    schemaVersion: 1,
+    schema: z.object({ orderId: objectIdSchema, version: versionSchema }),
+  }),
+} as const;
+
+/** A subject of the catalog, e.g. `ticket.created`. */
+export type Subject = keyof typeof eventCatalog;
+
+/** The payload type of a subject, inferred from its runtime schema. */
+export type EventData<S extends Subject> = z.infer<(typeof eventCatalog)[S]['schema']>;
+
+/** Every subject of the catalog. */
+export const subjects = Object.keys(eventCatalog) as Subject[];
+
+/** True when `value` names an event of the catalog. */
+export function isSubject(value: string): value is Subject {
+  return Object.hasOwn(eventCatalog, value);
+}
+
+/** The subjects a stream stores: the subjects of its events, and `dlq.>` for the dead-letter stream. */
+export function streamSubjects(stream: StreamName): string[] {
+  if (stream === 'DLQ') return ['dlq.>'];
+  return subjects.filter((subject) => eventCatalog[subject].stream === stream);
+}
+
+/** The dead-letter subject for a message a service could not handle. */
+export function deadLetterSubject(service: string, subject: string): string {
+  return `dlq.${service}.${subject}`;
+}
