@@ -87,19 +87,6 @@ export class Bus {
     return this.nc.isClosed();
   }
 
-  /** One round trip to the server within `timeoutMs`, else throws: the readiness check. */
-  async ping(timeoutMs = 1000): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`nats did not answer within ${timeoutMs} ms`)), timeoutMs);
-    });
-    try {
-      await Promise.race([this.nc.rtt(), timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
   /** Lets in-flight messages finish, then closes the connection. */
   async close(): Promise<void> {
     if (this.nc.isClosed()) return;

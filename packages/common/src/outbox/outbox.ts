@@ -13,6 +13,9 @@ const outboxEntrySchema = new Schema<OutboxEvent>(
   { _id: false, minimize: false },
 );
 
+/** Emitted on a model's connection after a write through the model: the relay's cue to run a pass now. */
+export const OUTBOX_WRITE_EVENT = 'ticketing:outbox-write';
+
 /** The field of an aggregate document that holds its unpublished events, oldest first. */
 export const OUTBOX_FIELD = 'outbox';
 
@@ -28,6 +31,19 @@ export interface WithOutbox {
  */
 export function outboxPlugin(schema: Schema): void {
   schema.add({ [OUTBOX_FIELD]: { type: [outboxEntrySchema], default: [] } });
+  // Writes through the model tell the relay at once, so events leave right after the write, not on the timer.
+  schema.post('save', function (this: { db?: { emit(event: string): void } }) {
+    this.db?.emit(OUTBOX_WRITE_EVENT);
+  });
+  schema.post(
+    ['updateOne', 'findOneAndUpdate', 'updateMany'],
+    function (this: { model?: { db?: { emit(event: string): void } } }) {
+      this.model?.db?.emit(OUTBOX_WRITE_EVENT);
+    },
+  );
+  schema.post('insertMany', function (this: { db?: { emit(event: string): void } }) {
+    this.db?.emit(OUTBOX_WRITE_EVENT);
+  });
   const previous = schema.get('toJSON') ?? {};
   const previousTransform = typeof previous.transform === 'function' ? previous.transform : undefined;
   schema.set('toJSON', {

@@ -1,10 +1,11 @@
+import type { EventEmitter } from 'node:events';
 import type { Collection } from 'mongoose';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { isSubject } from '../events/catalog';
 import { EventSchemaError } from '../events/errors';
 import type { Logger } from '../logging';
 import type { OutboxEvent } from './event';
-import { OUTBOX_FIELD } from './outbox';
+import { OUTBOX_FIELD, OUTBOX_WRITE_EVENT } from './outbox';
 
 /** Anything that publishes an outbox event and resolves once JetStream acknowledged it (the {@link Bus}). */
 export interface EventPublisher {
@@ -35,6 +36,8 @@ export interface OutboxRelayOptions {
   maxBackoffMs?: number;
   /** Registry for the pending-count, oldest-age and published metrics. */
   metrics?: Registry;
+  /** The connection whose model writes emit {@link OUTBOX_WRITE_EVENT}; each one kicks the relay. */
+  writes?: Pick<EventEmitter, 'on' | 'off'>;
 }
 
 interface StoredAggregate {
@@ -64,6 +67,7 @@ export class OutboxRelay {
   private started = false;
   private readonly publishedTotal: Counter | undefined;
   private readonly failuresTotal: Counter | undefined;
+  private readonly onWrite = () => this.kick();
 
   constructor(private readonly options: OutboxRelayOptions) {
     this.intervalMs = options.intervalMs ?? 1000;
@@ -109,6 +113,7 @@ export class OutboxRelay {
     this.started = true;
     this.timer = setInterval(() => this.kick(), this.intervalMs);
     this.timer.unref();
+    this.options.writes?.on(OUTBOX_WRITE_EVENT, this.onWrite);
     this.kick();
   }
 
@@ -128,6 +133,7 @@ export class OutboxRelay {
   /** Stops the timer and waits for the pass in progress; pending events stay for the next relay. */
   async stop(): Promise<void> {
     this.started = false;
+    this.options.writes?.off(OUTBOX_WRITE_EVENT, this.onWrite);
     clearInterval(this.timer);
     clearTimeout(this.retryTimer);
     this.retryTimer = undefined;

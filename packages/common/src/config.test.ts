@@ -1,0 +1,225 @@
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { z } from 'zod';
+import {
+  ConfigError,
+  envBoolean,
+  envDurationSeconds,
+  envPort,
+  envUrl,
+  parseConfig,
+  serviceConfigSchema,
+} from './config';
+
+const valid = {
+  MONGO_URL: 'mongodb://127.0.0.1:27017/tickets',
+  NATS_URL: 'nats://127.0.0.1:4222',
+  JWT_KEY: 'test-jwt-key',
+};
+
+function issuesOf(fn: () => unknown): ConfigError['issues'] {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as ConfigError).issues;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('parseConfig with serviceConfigSchema', () => {
+  it('parses a minimal environment and fills the defaults', () => {
+    expect(parseConfig(serviceConfigSchema, valid)).toEqual({
+      ...valid,
+      PORT: 3000,
+      COOKIE_SECURE: true,
+      LOG_LEVEL: 'info',
+    });
+  });
+
+  it('ignores unrelated variables and reads the optional ones', () => {
+    const config = parseConfig(serviceConfigSchema, {
+      ...valid,
+      PATH: '/usr/bin',
+      PORT: '4000',
+      NATS_URL: 'nats://a:4222, nats://b:4222,tls://c:4222',
+      NATS_USER: 'svc',
+      NATS_PASSWORD: 's3cret',
+      COOKIE_SECURE: 'false',
+      LOG_LEVEL: 'debug',
+      MONGO_URL: 'mongodb+srv://user:pw@cluster0.example.net/db?retryWrites=true',
+    });
+    expect(config).toMatchObject({
+      PORT: 4000,
+      NATS_USER: 'svc',
+      NATS_PASSWORD: 's3cret',
+      COOKIE_SECURE: false,
+    });
+    expect(config).not.toHaveProperty('PATH');
+  });
+
+  it('names a missing JWT_KEY and a bad MONGO_URL in one ConfigError', () => {
+    const env = { ...valid, JWT_KEY: undefined, MONGO_URL: 'http://127.0.0.1:27017' };
+    let error: unknown;
+    try {
+      parseConfig(serviceConfigSchema, env);
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const configError = error as ConfigError;
+    expect(configError.name).toBe('ConfigError');
+    expect(configError.code).toBe('CONFIG_INVALID');
+    expect(configError.issues).toEqual([
+      { variable: 'MONGO_URL', message: 'must be a mongodb:// or mongodb+srv:// URL' },
+      { variable: 'JWT_KEY', message: 'is required' },
+    ]);
+    expect(configError.message).toContain('MONGO_URL: must be a mongodb:// or mongodb+srv:// URL');
+    expect(configError.message).toContain('JWT_KEY: is required');
+  });
+
+  it('treats an empty variable as unset', () => {
+    expect(issuesOf(() => parseConfig(serviceConfigSchema, { ...valid, JWT_KEY: '' }))).toEqual([
+      { variable: 'JWT_KEY', message: 'is required' },
+    ]);
+    expect(parseConfig(serviceConfigSchema, { ...valid, PORT: '' }).PORT).toBe(3000);
+  });
+
+  it('lists every problem at once, pairing checks included', () => {
+    const issues = issuesOf(() =>
+      parseConfig(serviceConfigSchema, {
+        PORT: '70000',
+        NATS_URL: 'http://nats:4222',
+        NATS_USER: 'svc',
+        JWT_KEY: 'short',
+        COOKIE_SECURE: 'yes',
+        LOG_LEVEL: 'loud',
+      }),
+    );
+    expect(issues.map((i) => i.variable)).toEqual([
+      'PORT',
+      'MONGO_URL',
+      'NATS_URL',
+      'JWT_KEY',
+      'COOKIE_SECURE',
+      'LOG_LEVEL',
+      'NATS_PASSWORD',
+    ]);
+    expect(issues.find((i) => i.variable === 'NATS_PASSWORD')?.message).toBe(
+      'is required when NATS_USER is set',
+    );
+  });
+
+  it('wants NATS_USER with NATS_PASSWORD', () => {
+    expect(issuesOf(() => parseConfig(serviceConfigSchema, { ...valid, NATS_PASSWORD: 'x' }))).toEqual([
+      { variable: 'NATS_USER', message: 'is required when NATS_PASSWORD is set' },
+    ]);
+  });
+
+  it('extends with service variables, keeping the common checks', () => {
+    const schema = serviceConfigSchema.extend({
+      ORDER_EXPIRATION_SECONDS: envDurationSeconds.default(900),
+      STRIPE_URL: envUrl.optional(),
+    });
+    const config = parseConfig(schema, { ...valid, STRIPE_URL: 'http://127.0.0.1:12111' });
+    expect(config.ORDER_EXPIRATION_SECONDS).toBe(900);
+    expect(config.STRIPE_URL).toBe('http://127.0.0.1:12111');
+    const issues = issuesOf(() =>
+      parseConfig(schema, {
+        ...valid,
+        ORDER_EXPIRATION_SECONDS: '1.5',
+        NATS_USER: 'svc',
+        STRIPE_URL: 'nope',
+      }),
+    );
+    expect(issues.map((i) => i.variable)).toEqual([
+      'ORDER_EXPIRATION_SECONDS',
+      'STRIPE_URL',
+      'NATS_PASSWORD',
+    ]);
+    const notANumber = issuesOf(() => parseConfig(schema, { ...valid, PORT: 'abc', NATS_PASSWORD: 'pw' }));
+    expect(notANumber).toEqual([
+      { variable: 'PORT', message: 'must be a port number' },
+      { variable: 'NATS_USER', message: 'is required when NATS_PASSWORD is set' },
+    ]);
+  });
+});
+
+describe('env pieces', () => {
+  const parse = <S extends z.ZodType>(schema: S, value: string | undefined) =>
+    z.object({ V: schema }).safeParse(value === undefined ? {} : { V: value });
+
+  it('envPort: 1-65535, default 3000', () => {
+    expect(parse(envPort, undefined).data).toEqual({ V: 3000 });
+    expect(parse(envPort, '8080').data).toEqual({ V: 8080 });
+    for (const bad of ['0', '65536', 'abc', '80.5', '-1']) {
+      expect(parse(envPort, bad).success).toBe(false);
+    }
+  });
+
+  it('envBoolean: true/false/1/0 only', () => {
+    expect(parse(envBoolean, 'true').data).toEqual({ V: true });
+    expect(parse(envBoolean, 'TRUE').data).toEqual({ V: true });
+    expect(parse(envBoolean, '1').data).toEqual({ V: true });
+    expect(parse(envBoolean, 'false').data).toEqual({ V: false });
+    expect(parse(envBoolean, '0').data).toEqual({ V: false });
+    for (const bad of ['yes', 'no', 'on', '2', '']) {
+      expect(parse(envBoolean, bad).success).toBe(false);
+    }
+  });
+
+  it('envDurationSeconds: positive whole seconds', () => {
+    expect(parse(envDurationSeconds, '900').data).toEqual({ V: 900 });
+    for (const bad of ['0', '-5', '1.5', 'soon', undefined]) {
+      expect(parse(envDurationSeconds, bad).success).toBe(false);
+    }
+  });
+
+  it('envUrl: absolute URLs', () => {
+    expect(parse(envUrl, 'http://127.0.0.1:12111').success).toBe(true);
+    expect(parse(envUrl, 'not a url').success).toBe(false);
+  });
+});
+
+describe('loadConfig in a real process', () => {
+  // The child loads this package's TypeScript source through @swc/core (the compiler jest uses), so the test
+  // needs no prior build and exercises the real process.exit and stderr path.
+  const script = `
+    require.extensions['.ts'] = (module, filename) => {
+      const { transformFileSync } = require('@swc/core');
+      const { code } = transformFileSync(filename, {
+        jsc: { parser: { syntax: 'typescript' }, target: 'es2022' },
+        module: { type: 'commonjs' },
+      });
+      module._compile(code, filename);
+    };
+    const { loadConfig, serviceConfigSchema } = require(${JSON.stringify(path.join(__dirname, 'config.ts'))});
+    const config = loadConfig(serviceConfigSchema);
+    process.stdout.write(JSON.stringify(config));
+  `;
+
+  function run(env: Record<string, string>) {
+    return spawnSync(process.execPath, ['-e', script], {
+      cwd: path.join(__dirname, '..'),
+      env: { PATH: process.env.PATH ?? '', ...env },
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+  }
+
+  it('exits 1 naming each bad variable on stderr', () => {
+    const child = run({ NATS_URL: valid.NATS_URL, MONGO_URL: 'postgres://db' });
+    expect(child.status).toBe(1);
+    expect(child.stdout).toBe('');
+    expect(child.stderr).toBe(
+      'Invalid configuration:\n  MONGO_URL: must be a mongodb:// or mongodb+srv:// URL\n  JWT_KEY: is required\n',
+    );
+  });
+
+  it('returns the config when the environment is valid', () => {
+    const child = run(valid);
+    expect(child.stderr).toBe('');
+    expect(child.status).toBe(0);
+    expect(JSON.parse(child.stdout)).toMatchObject({ ...valid, PORT: 3000 });
+  });
+});

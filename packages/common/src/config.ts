@@ -1,0 +1,147 @@
+import { z } from 'zod';
+
+/** One bad or missing environment variable. */
+export interface ConfigIssue {
+  /** The variable's name (e.g. `JWT_KEY`); `(config)` for a problem not tied to one variable. */
+  variable: string;
+  /** Why it was rejected. */
+  message: string;
+}
+
+/** The environment does not satisfy the service's config schema; `issues` names every offending variable. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  /** Stable machine-readable code. */
+  readonly code = 'CONFIG_INVALID';
+  /** Every bad or missing variable, in schema order. */
+  readonly issues: ConfigIssue[];
+
+  /** The message lists each issue on its own line, so a crash log alone says what to fix. */
+  constructor(issues: ConfigIssue[]) {
+    super(`Invalid configuration:\n${issues.map((i) => `  ${i.variable}: ${i.message}`).join('\n')}`);
+    this.issues = issues;
+  }
+}
+
+/** The environment variables as `process.env` holds them. */
+export type Env = Record<string, string | undefined>;
+
+/**
+ * Parses the environment with `schema`. An empty variable counts as unset (so `FOO=` in a manifest falls back
+ * to the default or is reported missing). Throws {@link ConfigError} listing every problem at once.
+ */
+export function parseConfig<S extends z.ZodType>(schema: S, env: Env = process.env): z.output<S> {
+  const input: Record<string, string> = {};
+  for (const [name, value] of Object.entries(env)) {
+    if (value !== undefined && value !== '') {
+      input[name] = value;
+    }
+  }
+  const result = schema.safeParse(input);
+  if (result.success) {
+    return result.data;
+  }
+  throw new ConfigError(
+    result.error.issues.map((issue) => {
+      const variable = issue.path.length > 0 ? issue.path.map((p) => String(p)).join('.') : '(config)';
+      const missing =
+        issue.code === 'invalid_type' && issue.path.length === 1 && input[variable] === undefined;
+      return { variable, message: missing ? 'is required' : issue.message };
+    }),
+  );
+}
+
+/**
+ * {@link parseConfig} for a service's start-up: on a bad environment it writes the list of problems to stderr
+ * and exits with status 1, because nothing useful can run on a half-valid config.
+ */
+export function loadConfig<S extends z.ZodType>(schema: S, env: Env = process.env): z.output<S> {
+  try {
+    return parseConfig(schema, env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+}
+
+// Whole-number checks use refine, not .int(): zod's .int() aborts the parse, which would hide the cross-variable
+// checks of serviceConfigSchema and break "report every problem at once".
+
+/** A TCP port, 1–65535, default 3000. */
+export const envPort = z.coerce
+  .number({ error: 'must be a port number' })
+  .refine(Number.isInteger, 'must be a whole number')
+  .min(1, 'must be between 1 and 65535')
+  .max(65535, 'must be between 1 and 65535')
+  .default(3000);
+
+/** An absolute URL (any scheme). */
+export const envUrl = z.url({ error: 'must be an absolute URL' });
+
+/** A boolean spelled `true`/`false`/`1`/`0` (case-insensitive); anything else is an error, not false. */
+export const envBoolean = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .pipe(z.enum(['true', 'false', '1', '0'], { error: 'must be true, false, 1 or 0' }))
+  .transform((value) => value === 'true' || value === '1');
+
+/** A duration in whole seconds, > 0. */
+export const envDurationSeconds = z.coerce
+  .number({ error: 'must be a number of seconds' })
+  .refine(Number.isInteger, 'must be a whole number of seconds')
+  .positive('must be greater than 0');
+
+/** A Mongo connection string (`mongodb://` or `mongodb+srv://`). */
+export const envMongoUrl = z
+  .string()
+  .regex(/^mongodb(\+srv)?:\/\/\S+$/, 'must be a mongodb:// or mongodb+srv:// URL');
+
+/** One or more comma-separated `nats://` (or `tls://`) server URLs, as the NATS client's `servers` accepts. */
+export const envNatsServers = z.string().refine(
+  (value) =>
+    value
+      .split(',')
+      .map((part) => part.trim())
+      .every((part) => /^(nats|tls):\/\/[^\s,]+$/.test(part)),
+  'must be nats:// URLs, comma-separated',
+);
+
+/** A pino log level. */
+export const envLogLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
+  error: 'must be one of fatal, error, warn, info, debug, trace, silent',
+});
+
+/**
+ * The variables every service reads. Extend it with the service's own: `serviceConfigSchema.extend({...})`.
+ * `NATS_USER` and `NATS_PASSWORD` go together: one without the other is a mistake, not anonymous access.
+ */
+export const serviceConfigSchema = z
+  .object({
+    PORT: envPort,
+    MONGO_URL: envMongoUrl,
+    NATS_URL: envNatsServers,
+    NATS_USER: z.string().optional(),
+    NATS_PASSWORD: z.string().optional(),
+    // Short keys only fail here, not in production: the test suites share one 12-character key.
+    JWT_KEY: z.string().min(8, 'must be at least 8 characters'),
+    COOKIE_SECURE: envBoolean.default(true),
+    LOG_LEVEL: envLogLevel.default('info'),
+  })
+  // `when` makes these run even when other variables are bad, so one report lists every problem.
+  .refine((env) => !(env?.NATS_USER !== undefined && env?.NATS_PASSWORD === undefined), {
+    message: 'is required when NATS_USER is set',
+    path: ['NATS_PASSWORD'],
+    when: () => true,
+  })
+  .refine((env) => !(env?.NATS_PASSWORD !== undefined && env?.NATS_USER === undefined), {
+    message: 'is required when NATS_PASSWORD is set',
+    path: ['NATS_USER'],
+    when: () => true,
+  });
+
+/** The parsed common service config. */
+export type ServiceConfig = z.output<typeof serviceConfigSchema>;
