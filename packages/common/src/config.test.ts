@@ -149,10 +149,11 @@ describe('env pieces', () => {
   const parse = <S extends z.ZodType>(schema: S, value: string | undefined) =>
     z.object({ V: schema }).safeParse(value === undefined ? {} : { V: value });
 
-  it('envPort: 1-65535, default 3000', () => {
+  it('envPort: 0-65535 (0 = any free port), default 3000', () => {
     expect(parse(envPort, undefined).data).toEqual({ V: 3000 });
     expect(parse(envPort, '8080').data).toEqual({ V: 8080 });
-    for (const bad of ['0', '65536', 'abc', '80.5', '-1']) {
+    expect(parse(envPort, '0').data).toEqual({ V: 0 });
+    for (const bad of ['65536', 'abc', '80.5', '-1']) {
       expect(parse(envPort, bad).success).toBe(false);
     }
   });

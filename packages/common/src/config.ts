@@ -70,12 +70,12 @@ export function loadConfig<S extends z.ZodType>(schema: S, env: Env = process.en
 // Whole-number checks use refine, not .int(): zod's .int() aborts the parse, which would hide the cross-variable
 // checks of serviceConfigSchema and break "report every problem at once".
 
-/** A TCP port, 1–65535, default 3000. */
+/** A TCP port, 0–65535 (0: any free port, for tests and the local stack), default 3000. */
 export const envPort = z.coerce
   .number({ error: 'must be a port number' })
   .refine(Number.isInteger, 'must be a whole number')
-  .min(1, 'must be between 1 and 65535')
-  .max(65535, 'must be between 1 and 65535')
+  .min(0, 'must be between 0 and 65535')
+  .max(65535, 'must be between 0 and 65535')
   .default(3000);
 
 /** An absolute URL (any scheme). */

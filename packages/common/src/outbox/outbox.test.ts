@@ -134,6 +134,15 @@ it('publishes right after a kick, and on its timer for writes nobody kicked', as
   expect(await pendingEvents()).toBe(0);
 });
 
+it('is kicked by writes through the model, without waiting for its timer', async () => {
+  const kicked = relay({ intervalMs: 60_000, writes: connection });
+  kicked.start();
+  await eventually(async () => expect(await pendingEvents()).toBe(0));
+  const id = await writeTicket(1); // the create and the update each emit on the connection
+  await eventually(async () => expect(await pendingEvents()).toBe(0), { timeoutMs: 3000 });
+  expect(versionsById(await readStream({ servers: nats.url, stream: 'TICKETS' })).get(id)).toEqual([0, 1]);
+});
+
 it('keeps events while nats-server is down and publishes all of them after it restarts', async () => {
   await nats.stop();
   const ids = [await writeTicket(1), await writeTicket(1)];

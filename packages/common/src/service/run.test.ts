@@ -1,0 +1,158 @@
+import {
+  eventually,
+  type MongoHandle,
+  type NatsServerHandle,
+  readStream,
+  signTestUser,
+  startMongo,
+  startNats,
+} from '@ticketing/testing';
+import type { Express } from 'express';
+import { type Connection, Schema } from 'mongoose';
+import request from 'supertest';
+import { z } from 'zod';
+import { Listener } from '../bus/listener';
+import { ConfigError, serviceConfigSchema } from '../config';
+import type { EventData } from '../events/catalog';
+import { requireAuth } from '../http/auth';
+import { newEvent } from '../outbox/event';
+import { outboxPlugin, type WithOutbox } from '../outbox/outbox';
+import { objectId, sleep, ticketCreated } from '../test-support/fixtures';
+import { type RunningService, type ServiceContext, type ServiceDefinition, startService } from './run';
+
+interface Note extends WithOutbox {
+  title: string;
+  version: number;
+}
+
+const configSchema = serviceConfigSchema.extend({ GREETING: z.string().default('hello') });
+type Config = z.output<typeof configSchema>;
+
+const seen: string[] = [];
+let slowHandlerFinished = false;
+
+class SlowTicketCreatedListener extends Listener<'ticket.created'> {
+  readonly subject = 'ticket.created' as const;
+  async onMessage(data: EventData<'ticket.created'>): Promise<void> {
+    if (data.title === 'slow') {
+      await sleep(400);
+      slowHandlerFinished = true;
+    }
+    seen.push(data.id);
+  }
+}
+
+function models(connection: Connection) {
+  const schema = new Schema<Note>({ title: String, version: Number });
+  schema.plugin(outboxPlugin);
+  return [connection.model<Note>('Note', schema)];
+}
+
+const definition: ServiceDefinition<Config> = {
+  name: 'notes',
+  configSchema,
+  models,
+  listeners: (context) => [new SlowTicketCreatedListener(context.bus, context.listenerOptions)],
+  routes(app: Express, context: ServiceContext<Config>) {
+    const Notes = context.connection.model<Note>('Note');
+    app.post('/api/notes', requireAuth, async (req, res) => {
+      const id = objectId();
+      await Notes.create({
+        _id: id,
+        title: 'n',
+        version: 0,
+        outbox: [newEvent('ticket.created', ticketCreated({ id, userId: req.currentUser!.id }))],
+      });
+      res.status(201).send({ id, greeting: context.config.GREETING });
+    });
+  },
+};
+
+let nats: NatsServerHandle;
+let mongo: MongoHandle;
+
+beforeAll(async () => {
+  [nats, mongo] = await Promise.all([startNats(), startMongo()]);
+});
+
+afterAll(async () => {
+  await mongo?.stop();
+  await nats?.close();
+});
+
+function env(overrides: Record<string, string> = {}) {
+  return {
+    MONGO_URL: mongo.url,
+    NATS_URL: nats.url,
+    JWT_KEY: 'test-jwt-key',
+    COOKIE_SECURE: 'false',
+    LOG_LEVEL: 'silent',
+    PORT: '0',
+    ...overrides,
+  };
+}
+
+it('refuses to start on a bad config, naming each variable', async () => {
+  await expect(
+    startService(definition, { env: { NATS_URL: nats.url, JWT_KEY: 'x' }, listen: false }),
+  ).rejects.toEqual(
+    expect.objectContaining({
+      name: 'ConfigError',
+      message: expect.stringMatching(/MONGO_URL[\s\S]*JWT_KEY|JWT_KEY[\s\S]*MONGO_URL/),
+    }),
+  );
+  await expect(startService(definition, { env: {}, listen: false })).rejects.toBeInstanceOf(ConfigError);
+});
+
+describe('a started service', () => {
+  let running: RunningService<Config>;
+
+  beforeAll(async () => {
+    running = await startService(definition, { env: env({ GREETING: 'hi' }) });
+  });
+
+  afterAll(async () => {
+    await running?.stop();
+  });
+
+  it('listens, is ready, and serves its routes with the validated config', async () => {
+    expect(running.port).toBeGreaterThan(0);
+    const base = `http://127.0.0.1:${running.port}`;
+    expect((await fetch(`${base}/readyz`)).status).toBe(200);
+    const user = signTestUser();
+    const created = await request(running.app)
+      .post('/api/notes')
+      .set('Authorization', user.bearer)
+      .send({})
+      .expect(201);
+    expect(created.body.greeting).toBe('hi');
+    // The route wrote the event into the outbox only; the relay, kicked by the write, published it.
+    await eventually(async () => {
+      const stored = await readStream({ servers: nats.url, stream: 'TICKETS' });
+      expect(stored.map((m) => (m.data as { id: string }).id)).toContain(created.body.id);
+    });
+    await eventually(() => expect(seen).toContain(created.body.id));
+  });
+
+  it('creates its durable consumers and stops gracefully: in-flight handler finishes and acks, port closed', async () => {
+    await running.context.bus.publish('ticket.created', ticketCreated({ title: 'slow' }));
+    await eventually(async () => {
+      const info = await running.context.bus.jsm.consumers.info('TICKETS', 'notes-ticket-created');
+      expect(info.num_ack_pending).toBe(1);
+    });
+    const port = running.port;
+    await running.stop();
+    expect(slowHandlerFinished).toBe(true);
+    expect(running.context.bus.isClosed()).toBe(true);
+    await expect(fetch(`http://127.0.0.1:${port}/healthz`)).rejects.toThrow();
+    // Read the consumer state from a fresh service instance: nothing left unacknowledged.
+    const again = await startService(definition, { env: env(), listen: false });
+    try {
+      const info = await again.context.bus.jsm.consumers.info('TICKETS', 'notes-ticket-created');
+      expect(info.num_ack_pending).toBe(0);
+      expect(info.num_pending).toBe(0);
+    } finally {
+      await again.stop();
+    }
+  });
+});
