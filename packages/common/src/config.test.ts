@@ -32,6 +32,7 @@ describe('parseConfig with serviceConfigSchema', () => {
     expect(parseConfig(serviceConfigSchema, valid)).toEqual({
       ...valid,
       PORT: 3000,
+      NATS_STREAM_REPLICAS: 1,
       COOKIE_SECURE: true,
       LOG_LEVEL: 'info',
     });
@@ -222,5 +223,26 @@ describe('loadConfig in a real process', () => {
     expect(child.stderr).toBe('');
     expect(child.status).toBe(0);
     expect(JSON.parse(child.stdout)).toMatchObject({ ...valid, PORT: 3000 });
+  });
+});
+
+describe('NATS_STREAM_REPLICAS', () => {
+  const base = {
+    MONGO_URL: 'mongodb://127.0.0.1:27017/x',
+    NATS_URL: 'nats://127.0.0.1:4222',
+    JWT_KEY: 'test-jwt-key',
+  };
+
+  it('defaults to 1 and accepts the odd cluster sizes', () => {
+    expect(parseConfig(serviceConfigSchema, base).NATS_STREAM_REPLICAS).toBe(1);
+    expect(
+      parseConfig(serviceConfigSchema, { ...base, NATS_STREAM_REPLICAS: '3' }).NATS_STREAM_REPLICAS,
+    ).toBe(3);
+  });
+
+  it('names the variable when the value is not a JetStream replica count', () => {
+    expect(() => parseConfig(serviceConfigSchema, { ...base, NATS_STREAM_REPLICAS: '2' })).toThrow(
+      /NATS_STREAM_REPLICAS/,
+    );
   });
 });

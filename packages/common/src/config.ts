@@ -130,6 +130,11 @@ export const serviceConfigSchema = z
     JWT_KEY: z.string().min(8, 'must be at least 8 characters'),
     COOKIE_SECURE: envBoolean.default(true),
     LOG_LEVEL: envLogLevel.default('info'),
+    // 1 on a single nats-server; 3 on a production JetStream cluster (infra/k8s/overlays/prod).
+    NATS_STREAM_REPLICAS: z.coerce
+      .number({ error: 'must be 1, 3 or 5' })
+      .refine((n) => [1, 3, 5].includes(n), 'must be 1, 3 or 5')
+      .default(1),
   })
   // `when` makes these run even when other variables are bad, so one report lists every problem.
   .refine((env) => !(env?.NATS_USER !== undefined && env?.NATS_PASSWORD === undefined), {

@@ -116,7 +116,7 @@ export async function startService<C extends ServiceConfig>(
     user: config.NATS_USER,
     pass: config.NATS_PASSWORD,
   });
-  await bus.ensureStreams();
+  await bus.ensureStreams({ replicas: config.NATS_STREAM_REPLICAS });
 
   const relay = new OutboxRelay({
     publisher: bus,
