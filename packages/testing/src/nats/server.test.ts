@@ -1,5 +1,8 @@
 import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { connect as tcpConnect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { jetstream, jetstreamManager, StorageType } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { ExternalServerError, NatsServerStartError } from '../errors';
@@ -95,6 +98,31 @@ describe('startNats life cycle', () => {
     await expect(probePort(server.port)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
     await server.close();
     await expect(server.restart()).rejects.toMatchObject({ code: 'SERVER_CLOSED' });
+  });
+
+  it('a store dir given by the caller is used and kept: a new server on it finds the old streams', async () => {
+    const storeDir = await mkdtemp(join(tmpdir(), 'kept-store-'));
+    try {
+      const first = await startNats({ own: true, storeDir });
+      const nc = await connect({ servers: first.url });
+      await (await jetstreamManager(nc)).streams.add({
+        name: 'KEPT',
+        subjects: ['kept.>'],
+        storage: StorageType.File,
+      });
+      await jetstream(nc).publish('kept.one', JSON.stringify({ n: 1 }));
+      await nc.close();
+      await first.close();
+      expect(existsSync(storeDir)).toBe(true);
+      const second = await startNats({ own: true, storeDir });
+      try {
+        expect(await storedMessages(second.url, 'KEPT')).toEqual([{ n: 1 }]);
+      } finally {
+        await second.close();
+      }
+    } finally {
+      await rm(storeDir, { recursive: true, force: true });
+    }
   });
 
   it('a server that cannot start fails with its log and leaves no store behind', async () => {

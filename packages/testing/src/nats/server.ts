@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
@@ -36,6 +36,8 @@ export interface StartNatsOptions {
   port?: number;
   /** Extra nats-server command-line arguments. */
   args?: string[];
+  /** JetStream store directory to use and keep (created if missing); default a temporary one removed by close(). */
+  storeDir?: string;
   /** How long to wait for the server to accept clients with JetStream ready; default 30000 ms. */
   startTimeoutMs?: number;
   /** How long stop() waits after SIGTERM before SIGKILL; default 5000 ms. */
@@ -61,10 +63,13 @@ export async function startNats(options: StartNatsOptions = {}): Promise<NatsSer
     return handle;
   }
   const binary = options.binary ?? (await findNatsServer(options.download));
-  const storeDir = await mkdtemp(join(tmpdir(), 'ticketing-nats-'));
+  const ownsStore = options.storeDir === undefined;
+  const storeDir = options.storeDir ?? (await mkdtemp(join(tmpdir(), 'ticketing-nats-')));
+  if (!ownsStore) await mkdir(storeDir, { recursive: true });
   const server = new OwnedNatsServer(
     binary,
     storeDir,
+    ownsStore,
     options.args ?? [],
     startTimeoutMs,
     options.stopTimeoutMs ?? 5_000,
@@ -118,6 +123,7 @@ class OwnedNatsServer implements NatsServerHandle {
   constructor(
     private readonly binary: string,
     readonly storeDir: string,
+    private readonly ownsStore: boolean,
     private readonly extraArgs: string[],
     private readonly startTimeoutMs: number,
     private readonly stopTimeoutMs: number,
@@ -232,7 +238,7 @@ class OwnedNatsServer implements NatsServerHandle {
     this.closed = true;
     try {
       await this.stop();
-      await rm(this.storeDir, { recursive: true, force: true });
+      if (this.ownsStore) await rm(this.storeDir, { recursive: true, force: true });
     } finally {
       untrackServer(this);
     }
@@ -241,6 +247,7 @@ class OwnedNatsServer implements NatsServerHandle {
   /** Synchronous last-resort clean-up, for the process 'exit' event where nothing async runs any more. */
   killAtExit(): void {
     this.child?.kill('SIGKILL');
+    if (!this.ownsStore) return;
     try {
       rmSync(this.storeDir, { recursive: true, force: true });
     } catch {
