@@ -23,8 +23,6 @@ export {
 export type { EventData, EventDefinition, StreamName, Subject } from './events/catalog';
 export { EventSchemaError, OutOfOrderError, PoisonMessageError } from './events/errors';
 export { parseEventData } from './events/validate';
-export { applyInOrder } from './events/replica';
-export type { ApplyInOrderOptions, ReplicaOutcome } from './events/replica';
 export { versionVerdict } from './events/versioning';
 export type { VersionVerdict } from './events/versioning';
 export { Bus, connectBus } from './bus/bus';
@@ -36,10 +34,11 @@ export { ensureStreams, streamConfig } from './bus/streams';
 export type { StreamOptions } from './bus/streams';
 export { newEvent } from './outbox/event';
 export type { NewEventOptions, OutboxEvent } from './outbox/event';
-export { OUTBOX_FIELD, OUTBOX_WRITE_EVENT, outboxPlugin, pushEvents } from './outbox/outbox';
-export type { WithOutbox } from './outbox/outbox';
 export { OutboxRelay } from './outbox/relay';
-export type { EventPublisher, OutboxCollection, OutboxRelayOptions } from './outbox/relay';
+export type { EventPublisher, OutboxRelayOptions, RelayStore } from './outbox/relay';
+export { AGGREGATE_WRITE_EVENT, AggregateStore } from './store/aggregate-store';
+export type { AggregateStoreOptions, ApplyOutcome, ChangeDocument, Head } from './store/aggregate-store';
+export { AggregateExistsError, VersionConflictError } from './store/errors';
 
 // --- service life cycle ---
 export { runService, startService } from './service/run';

@@ -11,12 +11,12 @@ import { Registry } from 'prom-client';
 import { type Bus, connectBus } from '../bus/bus';
 import { EventSchemaError } from '../events/errors';
 import { createLogger } from '../logging';
+import { AggregateStore } from '../store/aggregate-store';
 import { objectId, sleep } from '../test-support/fixtures';
 import { newEvent } from './event';
-import { outboxPlugin, pushEvents, type WithOutbox } from './outbox';
 import { OutboxRelay } from './relay';
 
-interface Ticket extends WithOutbox {
+interface Ticket {
   title: string;
   price: number;
   userId: string;
@@ -29,14 +29,18 @@ let mongo: MongoHandle;
 let connection: Connection;
 let bus: Bus;
 let Tickets: Model<Ticket>;
+let store: AggregateStore<Omit<Ticket, 'version'>>;
 const relays: OutboxRelay[] = [];
 
 beforeAll(async () => {
   [nats, mongo] = await Promise.all([startNats(), startMongo()]);
   connection = await mongoose.createConnection(mongo.url).asPromise();
-  const schema = new Schema<Ticket>({ title: String, price: Number, userId: String, version: Number });
-  schema.plugin(outboxPlugin);
-  Tickets = connection.model<Ticket>('Ticket', schema);
+  Tickets = connection.model<Ticket>(
+    'Ticket',
+    new Schema<Ticket>({ title: String, price: Number, userId: String, version: Number }),
+  );
+  store = new AggregateStore(Tickets as never);
+  await store.init();
   bus = await connectBus({ servers: nats.url, name: 'outbox-test', logger });
   await bus.ensureStreams();
 });
@@ -44,6 +48,7 @@ beforeAll(async () => {
 afterEach(async () => {
   await Promise.all(relays.splice(0).map((relay) => relay.stop()));
   await Tickets.deleteMany({});
+  await store.changes.deleteMany({});
   await bus.jsm.streams.purge('TICKETS');
 });
 
@@ -57,7 +62,7 @@ afterAll(async () => {
 function relay(overrides: Partial<ConstructorParameters<typeof OutboxRelay>[0]> = {}) {
   const instance = new OutboxRelay({
     publisher: bus,
-    collections: [Tickets.collection],
+    stores: [store],
     logger,
     intervalMs: 100,
     initialBackoffMs: 50,
@@ -68,31 +73,20 @@ function relay(overrides: Partial<ConstructorParameters<typeof OutboxRelay>[0]> 
   return instance;
 }
 
-/** Creates a ticket and its `ticket.created` in one insert, then `updates` updates each with its event. */
+/** Creates a ticket with its `ticket.created`, then `updates` updates each with its `ticket.updated`. */
 async function writeTicket(updates = 0) {
-  const _id = new mongoose.Types.ObjectId();
+  const id = objectId();
   const base = { title: 'Show', price: 10, userId: objectId() };
-  const created = newEvent('ticket.created', { id: _id.toHexString(), version: 0, ...base });
-  await Tickets.create({ _id, ...base, version: 0, outbox: [created] });
+  let head = await store.create(id, base, [newEvent('ticket.created', { id, version: 0, ...base })]);
   for (let version = 1; version <= updates; version++) {
-    const updated = newEvent('ticket.updated', {
-      id: _id.toHexString(),
-      version,
-      ...base,
-      price: 10 + version,
-    });
-    const result = await Tickets.updateOne(
-      { _id, version: version - 1 },
-      { $set: { version, price: 10 + version }, ...pushEvents(updated) },
-    );
-    expect(result.modifiedCount).toBe(1);
+    const price = 10 + version;
+    head = await store.update(head, { price }, [newEvent('ticket.updated', { id, version, ...base, price })]);
   }
-  return _id.toHexString();
+  return id;
 }
 
-async function pendingEvents() {
-  const docs = await Tickets.find({}).lean();
-  return docs.reduce((sum, doc) => sum + doc.outbox.length, 0);
+async function pendingChanges() {
+  return store.changes.countDocuments({ published: false });
 }
 
 function versionsById(messages: Awaited<ReturnType<typeof readStream>>) {
@@ -104,55 +98,45 @@ function versionsById(messages: Awaited<ReturnType<typeof readStream>>) {
   return versions;
 }
 
-it('publishes each written event exactly once, in order per aggregate, and empties the outbox', async () => {
+it('publishes each committed event exactly once, in version order per aggregate', async () => {
   const ids = [await writeTicket(2), await writeTicket(0), await writeTicket(3)];
-  const published = await relay().runOnce();
-  expect(published).toBe(3 + 1 + 4);
+  expect(await relay().runOnce()).toBe(3 + 1 + 4);
   const stored = await readStream({ servers: nats.url, stream: 'TICKETS' });
   expect(stored).toHaveLength(8);
   const versions = versionsById(stored);
   expect(versions.get(ids[0]!)).toEqual([0, 1, 2]);
   expect(versions.get(ids[1]!)).toEqual([0]);
   expect(versions.get(ids[2]!)).toEqual([0, 1, 2, 3]);
-  expect(stored.filter((m) => m.subject === 'ticket.created')).toHaveLength(3);
-  expect(await pendingEvents()).toBe(0);
+  expect(await pendingChanges()).toBe(0);
   expect(await relay().runOnce()).toBe(0);
 });
 
-it('publishes right after a kick, and on its timer for writes nobody kicked', async () => {
-  const running = relay({ intervalMs: 200 });
-  running.start();
-  await writeTicket(1); // no kick: the timer finds it
-  await eventually(async () =>
-    expect(await readStream({ servers: nats.url, stream: 'TICKETS' })).toHaveLength(2),
-  );
-  await writeTicket(0);
-  running.kick();
-  await eventually(async () =>
-    expect(await readStream({ servers: nats.url, stream: 'TICKETS' })).toHaveLength(3),
-  );
-  expect(await pendingEvents()).toBe(0);
-});
-
-it('is kicked by writes through the model, without waiting for its timer', async () => {
+it('is kicked by every committed change, without waiting for its timer', async () => {
   const kicked = relay({ intervalMs: 60_000, writes: connection });
   kicked.start();
-  await eventually(async () => expect(await pendingEvents()).toBe(0));
-  const id = await writeTicket(1); // the create and the update each emit on the connection
-  await eventually(async () => expect(await pendingEvents()).toBe(0), { timeoutMs: 3000 });
+  const id = await writeTicket(1);
+  await eventually(async () => expect(await pendingChanges()).toBe(0), { timeoutMs: 3000 });
   expect(versionsById(await readStream({ servers: nats.url, stream: 'TICKETS' })).get(id)).toEqual([0, 1]);
 });
 
-it('keeps events while nats-server is down and publishes all of them after it restarts', async () => {
+it('finds changes nobody kicked it for on its timer (a peer that wrote and crashed)', async () => {
+  const running = relay({ intervalMs: 200 });
+  running.start();
+  await writeTicket(1);
+  await eventually(async () =>
+    expect(await readStream({ servers: nats.url, stream: 'TICKETS' })).toHaveLength(2),
+  );
+});
+
+it('keeps events while nats-server is down and publishes all of them, in order, after it restarts', async () => {
   await nats.stop();
   const ids = [await writeTicket(1), await writeTicket(1)];
   const running = relay();
   running.start();
-  running.kick();
   await sleep(1500); // several failed passes with back-off
-  expect(await pendingEvents()).toBe(4);
+  expect(await pendingChanges()).toBe(4);
   await nats.restart();
-  await eventually(async () => expect(await pendingEvents()).toBe(0), { timeoutMs: 20_000 });
+  await eventually(async () => expect(await pendingChanges()).toBe(0), { timeoutMs: 20_000 });
   const stored = await readStream({ servers: nats.url, stream: 'TICKETS' });
   expect(stored).toHaveLength(4);
   const versions = versionsById(stored);
@@ -164,36 +148,57 @@ it('a relay that dies after the write loses nothing: a new relay publishes the e
   dead.start();
   await dead.stop(); // the service crashed right after its write, before any pass published
   const id = await writeTicket(2);
-  expect(await pendingEvents()).toBe(3);
-  const replacement = relay();
-  replacement.start();
-  await eventually(async () => expect(await pendingEvents()).toBe(0));
+  expect(await pendingChanges()).toBe(3);
+  relay().start();
+  await eventually(async () => expect(await pendingChanges()).toBe(0));
   expect(versionsById(await readStream({ servers: nats.url, stream: 'TICKETS' })).get(id)).toEqual([0, 1, 2]);
 });
 
-it('two relays running at once store no duplicate on the stream', async () => {
+it('two relays running at once store no duplicate on the stream and keep the order', async () => {
   const ids: string[] = [];
   for (let i = 0; i < 30; i++) ids.push(await writeTicket(2));
   const [first, second] = [relay({ batchSize: 7 }), relay({ batchSize: 7 })];
-  const counts = await Promise.all([first.runOnce(), second.runOnce(), first.runOnce()]);
-  expect(counts.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(90);
+  await Promise.all([first.runOnce(), second.runOnce(), first.runOnce()]);
   const stored = await readStream({ servers: nats.url, stream: 'TICKETS' });
   expect(stored).toHaveLength(90);
   const versions = versionsById(stored);
   for (const id of ids) expect(versions.get(id)).toEqual([0, 1, 2]);
-  expect(await pendingEvents()).toBe(0);
+  expect(await pendingChanges()).toBe(0);
 });
 
-it('reports pending events and the age of the oldest as metrics', async () => {
+it('never loses a state change written while it publishes (it does not write the aggregate)', async () => {
+  const running = relay({ intervalMs: 20, writes: connection });
+  running.start();
+  const id = await writeTicket(0);
+  for (let price = 11; price <= 40; price++) {
+    const head = (await store.get(id))!;
+    await store.update(head, { price }, [
+      newEvent('ticket.updated', {
+        id,
+        version: head.version + 1,
+        title: 'Show',
+        price,
+        userId: head.userId,
+      }),
+    ]);
+  }
+  await eventually(async () => expect(await pendingChanges()).toBe(0), { timeoutMs: 10_000 });
+  expect(await Tickets.findById(id).lean()).toMatchObject({ price: 40, version: 30 });
+  expect(versionsById(await readStream({ servers: nats.url, stream: 'TICKETS' })).get(id)).toEqual(
+    Array.from({ length: 31 }, (_, v) => v),
+  );
+});
+
+it('reports pending events and the age of the oldest change as metrics', async () => {
   const metrics = new Registry();
   const withMetrics = relay({ metrics });
   await writeTicket(1);
   await sleep(50);
-  const before = await metrics.getSingleMetricAsString('outbox_pending_events');
-  expect(before).toMatch(/outbox_pending_events 2/);
-  const age = await metrics.getMetricsAsJSON();
-  const oldest = age.find((m) => m.name === 'outbox_oldest_pending_age_seconds')!;
-  expect((oldest.values[0]!.value as number) > 0).toBe(true);
+  expect(await metrics.getSingleMetricAsString('outbox_pending_events')).toMatch(/outbox_pending_events 2/);
+  const oldest = (await metrics.getMetricsAsJSON()).find(
+    (m) => m.name === 'outbox_oldest_pending_age_seconds',
+  )!;
+  expect(oldest.values[0]!.value).toBeGreaterThan(0);
   await withMetrics.runOnce();
   expect(await metrics.getSingleMetricAsString('outbox_pending_events')).toMatch(/outbox_pending_events 0/);
   expect(await metrics.getSingleMetricAsString('outbox_published_total')).toMatch(/outbox_published_total 2/);

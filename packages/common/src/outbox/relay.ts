@@ -1,11 +1,10 @@
 import type { EventEmitter } from 'node:events';
-import type { Collection } from 'mongoose';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { isSubject } from '../events/catalog';
 import { EventSchemaError } from '../events/errors';
 import type { Logger } from '../logging';
+import { AGGREGATE_WRITE_EVENT, type AggregateStore, type ChangeDocument } from '../store/aggregate-store';
 import type { OutboxEvent } from './event';
-import { OUTBOX_FIELD, OUTBOX_WRITE_EVENT } from './outbox';
 
 /** Anything that publishes an outbox event and resolves once JetStream acknowledged it (the {@link Bus}). */
 export interface EventPublisher {
@@ -13,22 +12,22 @@ export interface EventPublisher {
   publishEvent(event: OutboxEvent): Promise<unknown>;
 }
 
-/** A collection whose documents carry an outbox (a mongoose model's `.collection`). */
-export type OutboxCollection = Pick<Collection, 'find' | 'updateOne' | 'collectionName'>;
+/** The part of an {@link AggregateStore} the relay uses. */
+export type RelayStore = Pick<AggregateStore<object>, 'changes' | 'catchUp'>;
 
 /** Options of {@link OutboxRelay}. */
 export interface OutboxRelayOptions {
   /** Where to publish. */
   publisher: EventPublisher;
-  /** Collections of aggregates that use the outbox plugin. */
-  collections: OutboxCollection[];
+  /** The stores whose changes carry events. */
+  stores: RelayStore[];
   /** Logger for failures and back-off. */
   logger: Logger;
   /** Pass interval when nothing kicks the relay, in ms (default 1000): catches writes of crashed peers. */
   intervalMs?: number;
-  /** Aggregates read per query (default 100). */
+  /** Changes read per query (default 200). */
   batchSize?: number;
-  /** Aggregates published in parallel; events of one aggregate are always sequential (default 8). */
+  /** Aggregates published in parallel; changes of one aggregate are always sequential (default 8). */
   concurrency?: number;
   /** First back-off after a failed publish, in ms (default 200); doubles up to `maxBackoffMs`. */
   initialBackoffMs?: number;
@@ -36,22 +35,17 @@ export interface OutboxRelayOptions {
   maxBackoffMs?: number;
   /** Registry for the pending-count, oldest-age and published metrics. */
   metrics?: Registry;
-  /** The connection whose model writes emit {@link OUTBOX_WRITE_EVENT}; each one kicks the relay. */
+  /** The connection whose stores emit {@link AGGREGATE_WRITE_EVENT} after each change: each one kicks the relay. */
   writes?: Pick<EventEmitter, 'on' | 'off'>;
 }
 
-interface StoredAggregate {
-  _id: unknown;
-  outbox: OutboxEvent[];
-}
-
-/** The query that finds aggregates with at least one pending event. */
-const HAS_PENDING = { [`${OUTBOX_FIELD}.0`]: { $exists: true } };
+const PENDING = { published: false };
 
 /**
- * Publishes the events that aggregates wrote into their outbox: in order per aggregate, removing each only
- * after JetStream acknowledged it. Runs after each write (`kick`) and on a timer, and backs off while NATS
- * is unreachable. Several relays may run at once: the event id de-duplicates on the stream.
+ * Publishes the events of committed changes: in version order per aggregate, marking a change published only
+ * after JetStream acknowledged all its events (and its head caught up). Runs after each write (`kick`) and on
+ * a timer, and backs off while NATS is unreachable. Several relays may run at once: the event id is the
+ * `Nats-Msg-Id`, so the stream stores each event once.
  */
 export class OutboxRelay {
   private readonly intervalMs: number;
@@ -71,7 +65,7 @@ export class OutboxRelay {
 
   constructor(private readonly options: OutboxRelayOptions) {
     this.intervalMs = options.intervalMs ?? 1000;
-    this.batchSize = options.batchSize ?? 100;
+    this.batchSize = options.batchSize ?? 200;
     this.concurrency = options.concurrency ?? 8;
     this.initialBackoffMs = options.initialBackoffMs ?? 200;
     this.maxBackoffMs = options.maxBackoffMs ?? 10_000;
@@ -90,7 +84,7 @@ export class OutboxRelay {
       const relay = this;
       new Gauge({
         name: 'outbox_pending_events',
-        help: 'Events written to outboxes and not yet acknowledged by JetStream',
+        help: 'Events of committed changes not yet acknowledged by JetStream',
         registers,
         async collect() {
           this.set((await relay.pendingStats()).count);
@@ -98,7 +92,7 @@ export class OutboxRelay {
       });
       new Gauge({
         name: 'outbox_oldest_pending_age_seconds',
-        help: 'Age of the oldest unpublished outbox event (0 when none)',
+        help: 'Age of the oldest unpublished change (0 when none)',
         registers,
         async collect() {
           this.set((await relay.pendingStats()).oldestAgeSeconds);
@@ -113,11 +107,11 @@ export class OutboxRelay {
     this.started = true;
     this.timer = setInterval(() => this.kick(), this.intervalMs);
     this.timer.unref();
-    this.options.writes?.on(OUTBOX_WRITE_EVENT, this.onWrite);
+    this.options.writes?.on(AGGREGATE_WRITE_EVENT, this.onWrite);
     this.kick();
   }
 
-  /** Asks for a pass soon: call it right after a write that pushed events. Cheap and coalescing. */
+  /** Asks for a pass soon: cheap and coalescing. Stores kick it after every write through `writes`. */
   kick(): void {
     if (!this.started) return;
     if (this.running) {
@@ -133,106 +127,124 @@ export class OutboxRelay {
   /** Stops the timer and waits for the pass in progress; pending events stay for the next relay. */
   async stop(): Promise<void> {
     this.started = false;
-    this.options.writes?.off(OUTBOX_WRITE_EVENT, this.onWrite);
+    this.options.writes?.off(AGGREGATE_WRITE_EVENT, this.onWrite);
     clearInterval(this.timer);
     clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
     await this.running;
   }
 
-  /** Pending events and the age of the oldest one, read from the collections. */
+  /** Pending events and the age of the oldest unpublished change, read from the stores. */
   async pendingStats(): Promise<{ count: number; oldestAgeSeconds: number }> {
     let count = 0;
     let oldest = Number.POSITIVE_INFINITY;
-    for (const collection of this.options.collections) {
-      const docs = await collection
-        .find(HAS_PENDING, { projection: { [`${OUTBOX_FIELD}.occurredAt`]: 1 } })
-        .toArray();
-      for (const doc of docs as unknown as Array<{ outbox: Array<{ occurredAt: Date }> }>) {
-        count += doc.outbox.length;
-        for (const event of doc.outbox) oldest = Math.min(oldest, new Date(event.occurredAt).getTime());
+    for (const store of this.options.stores) {
+      const pending = await store.changes.find(PENDING, { projection: { 'events.id': 1, at: 1 } }).toArray();
+      for (const change of pending) {
+        count += change.events.length;
+        oldest = Math.min(oldest, new Date(change.at).getTime());
       }
     }
-    return { count, oldestAgeSeconds: count === 0 ? 0 : Math.max(0, (Date.now() - oldest) / 1000) };
+    return {
+      count,
+      oldestAgeSeconds: oldest === Number.POSITIVE_INFINITY ? 0 : Math.max(0, (Date.now() - oldest) / 1000),
+    };
   }
 
   /**
-   * One pass over every collection: publishes all pending events found. Resolves with how many this relay
-   * published and removed; rejects on the first failed publish (the rest stay pending, in order).
+   * One pass over every store: publishes the events of all pending changes found. Resolves with how many
+   * changes this relay completed; rejects on the first failed publish (the rest stay pending, in order).
    */
   async runOnce(): Promise<number> {
-    let published = 0;
-    for (const collection of this.options.collections) {
+    let completed = 0;
+    for (const store of this.options.stores) {
       let more = true;
       while (more) {
-        const docs = (await collection
-          .find(HAS_PENDING, { projection: { [OUTBOX_FIELD]: 1 } })
+        const batch = await store.changes
+          .find(PENDING)
+          .sort({ at: 1, version: 1 })
           .limit(this.batchSize)
-          .toArray()) as unknown as StoredAggregate[];
-        const removed = await this.publishAll(collection, docs);
-        published += removed;
-        // A full batch may hide more aggregates; stop when nothing moved (only unpublishable events left).
-        more = docs.length === this.batchSize && removed > 0;
+          .toArray();
+        const done = await this.publishBatch(store, batch);
+        completed += done;
+        // A full batch may hide more changes; stop when nothing moved (only unpublishable ones left).
+        more = batch.length === this.batchSize && done > 0;
       }
     }
-    return published;
+    return completed;
   }
 
-  private async publishAll(collection: OutboxCollection, docs: StoredAggregate[]): Promise<number> {
-    let removed = 0;
+  private async publishBatch(store: RelayStore, batch: ChangeDocument[]): Promise<number> {
+    const byAggregate = new Map<string, ChangeDocument[]>();
+    for (const change of batch)
+      byAggregate.set(change.aggregateId, [...(byAggregate.get(change.aggregateId) ?? []), change]);
+    const groups = [...byAggregate.values()].map((changes) => changes.sort((a, b) => a.version - b.version));
+    let completed = 0;
     let firstError: unknown;
     let next = 0;
     const worker = async () => {
-      while (next < docs.length && firstError === undefined) {
-        const doc = docs[next++]!;
+      while (next < groups.length && firstError === undefined) {
+        const group = groups[next++]!;
         try {
-          const count = await this.publishAggregate(collection, doc);
-          removed += count;
+          const done = await this.publishAggregate(store, group);
+          completed += done;
         } catch (error) {
           firstError ??= error;
         }
       }
     };
-    await Promise.all(Array.from({ length: Math.min(this.concurrency, docs.length) }, worker));
+    await Promise.all(Array.from({ length: Math.min(this.concurrency, groups.length) }, worker));
     if (firstError !== undefined) throw firstError;
-    return removed;
+    return completed;
   }
 
-  /** Publishes an aggregate's events in order; resolves with how many this relay removed from its outbox. */
-  private async publishAggregate(collection: OutboxCollection, doc: StoredAggregate): Promise<number> {
-    let removed = 0;
-    for (const stored of doc.outbox) {
+  /** Publishes one aggregate's pending changes in version order; resolves with how many it completed. */
+  private async publishAggregate(store: RelayStore, changes: ChangeDocument[]): Promise<number> {
+    const first = changes[0]!;
+    // Clocks of replicas may disagree, so the batch order is not proof that nothing earlier is pending.
+    const earlier = await store.changes.findOne({
+      aggregateId: first.aggregateId,
+      published: false,
+      version: { $lt: first.version },
+    });
+    if (earlier) return 0;
+    let completed = 0;
+    for (const change of changes) {
+      if (!(await this.publishChange(change))) return completed;
+      // A head still being written by its (live) writer: come back next pass rather than overtake it.
+      if (!(await store.catchUp(change))) return completed;
+      await store.changes.updateOne({ _id: change._id }, { $set: { published: true } });
+      completed++;
+    }
+    return completed;
+  }
+
+  /** Publishes a change's events; false when one can never be published (logged, left pending). */
+  private async publishChange(change: ChangeDocument): Promise<boolean> {
+    for (const stored of change.events) {
       if (!isSubject(stored.subject)) {
         this.options.logger.error(
           { eventId: stored.id, subject: stored.subject },
           'outbox event has an unknown subject; left pending',
         );
-        return removed;
+        return false;
       }
-      const event: OutboxEvent = { ...stored, occurredAt: new Date(stored.occurredAt) };
       try {
-        await this.options.publisher.publishEvent(event);
+        await this.options.publisher.publishEvent({ ...stored, occurredAt: new Date(stored.occurredAt) });
       } catch (error) {
         if (error instanceof EventSchemaError) {
-          // Retrying cannot help and later events of this aggregate must not overtake it: leave it visible.
+          // Retrying cannot help, and later changes of this aggregate must not overtake it: leave it visible.
           this.options.logger.error(
-            { err: error, eventId: event.id },
+            { err: error, eventId: stored.id },
             'outbox event fails its schema; left pending',
           );
-          return removed;
+          return false;
         }
         throw error;
       }
-      // Remove the head only if it is still this event: a concurrent relay may have removed it already,
-      // and the order of the array is the publishing order.
-      const removal = await collection.updateOne(
-        { _id: doc._id, [`${OUTBOX_FIELD}.0.id`]: event.id } as never,
-        { $pop: { [OUTBOX_FIELD]: -1 } } as never,
-      );
-      removed += removal.modifiedCount;
       this.publishedTotal?.inc();
     }
-    return removed;
+    return true;
   }
 
   private async loop(): Promise<void> {

@@ -8,7 +8,7 @@ import {
   startNats,
 } from '@ticketing/testing';
 import type { Express } from 'express';
-import { type Connection, Schema } from 'mongoose';
+import { type Connection, type Model, Schema } from 'mongoose';
 import request from 'supertest';
 import { z } from 'zod';
 import { Listener } from '../bus/listener';
@@ -16,11 +16,11 @@ import { ConfigError, serviceConfigSchema } from '../config';
 import type { EventData } from '../events/catalog';
 import { requireAuth } from '../http/auth';
 import { newEvent } from '../outbox/event';
-import { outboxPlugin, type WithOutbox } from '../outbox/outbox';
+import { AggregateStore } from '../store/aggregate-store';
 import { objectId, sleep, ticketCreated } from '../test-support/fixtures';
 import { type RunningService, type ServiceContext, type ServiceDefinition, startService } from './run';
 
-interface Note extends WithOutbox {
+interface Note {
   title: string;
   version: number;
 }
@@ -43,26 +43,23 @@ class SlowTicketCreatedListener extends Listener<'ticket.created'> {
 }
 
 function models(connection: Connection) {
-  const schema = new Schema<Note>({ title: String, version: Number });
-  schema.plugin(outboxPlugin);
-  return [connection.model<Note>('Note', schema)];
+  const Notes = connection.model<Note>('Note', new Schema<Note>({ title: String, version: Number }));
+  const notes = new AggregateStore<{ title: string }>(Notes as Model<Note>);
+  return { notes, outbox: [notes] };
 }
+type Models = ReturnType<typeof models>;
 
-const definition: ServiceDefinition<Config> = {
+const definition: ServiceDefinition<Config, Models> = {
   name: 'notes',
   configSchema,
   models,
   listeners: (context) => [new SlowTicketCreatedListener(context.bus, context.listenerOptions)],
-  routes(app: Express, context: ServiceContext<Config>) {
-    const Notes = context.connection.model<Note>('Note');
+  routes(app: Express, context: ServiceContext<Config, Models>) {
     app.post('/api/notes', requireAuth, async (req, res) => {
       const id = objectId();
-      await Notes.create({
-        _id: id,
-        title: 'n',
-        version: 0,
-        outbox: [newEvent('ticket.created', ticketCreated({ id, userId: req.currentUser!.id }))],
-      });
+      await context.models.notes.create(id, { title: 'n' }, [
+        newEvent('ticket.created', ticketCreated({ id, userId: req.currentUser!.id })),
+      ]);
       res.status(201).send({ id, greeting: context.config.GREETING });
     });
   },
@@ -105,7 +102,7 @@ it('refuses to start on a bad config, naming each variable', async () => {
 });
 
 describe('a started service', () => {
-  let running: RunningService<Config>;
+  let running: RunningService<Config, Models>;
 
   beforeAll(async () => {
     running = await startService(definition, { env: env({ GREETING: 'hi' }) });

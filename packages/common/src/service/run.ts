@@ -12,10 +12,25 @@ import { createHttpApp } from '../http/app';
 import { mongoReadiness, natsReadiness } from '../http/readiness';
 import { createLogger, type Logger } from '../logging';
 import { createMetricsRegistry } from '../metrics';
-import { OutboxRelay } from '../outbox/relay';
+import { OutboxRelay, type RelayStore } from '../outbox/relay';
+
+/** A store whose changes the relay publishes (an {@link AggregateStore}). */
+export type OutboxSource = RelayStore & {
+  /** Creates its indexes. */
+  init(): Promise<void>;
+};
+
+/** What a service's `models` returns: its models and stores, among them the ones with events to publish. */
+export interface ServiceModels {
+  /** Stores whose changes carry events: the relay publishes from them. */
+  readonly outbox: ReadonlyArray<OutboxSource>;
+}
 
 /** Everything a service's routes, listeners and workers are built from. */
-export interface ServiceContext<C extends ServiceConfig = ServiceConfig> {
+export interface ServiceContext<
+  C extends ServiceConfig = ServiceConfig,
+  M extends ServiceModels = ServiceModels,
+> {
   /** Validated configuration. */
   config: C;
   /** The service's logger. */
@@ -24,6 +39,8 @@ export interface ServiceContext<C extends ServiceConfig = ServiceConfig> {
   metrics: Registry;
   /** The service's own Mongo database. */
   connection: Connection;
+  /** The service's models and stores, as its `models` built them. */
+  models: M;
   /** The NATS/JetStream bus. */
   bus: Bus;
   /** The outbox relay of the service's aggregates. */
@@ -41,31 +58,32 @@ export interface Worker {
 }
 
 /** What a service is made of; `runService` wires it in the same order for every service. */
-export interface ServiceDefinition<C extends ServiceConfig> {
+export interface ServiceDefinition<C extends ServiceConfig, M extends ServiceModels = ServiceModels> {
   /** Service name: logs, metrics, durable consumer names, dead-letter subjects. */
   name: string;
   /** The service's config schema (`serviceConfigSchema.extend(...)`). */
   configSchema: z.ZodType<C>;
-  /** Registers the service's models on its connection; returns the outbox collections for the relay. */
-  models(connection: Connection): Array<{ collection: OutboxRelayCollection }>;
+  /** Registers the service's models and stores on its connection. */
+  models(connection: Connection): M;
   /** The service's listeners. */
-  listeners?(context: ServiceContext<C>): Array<Listener<Subject>>;
+  listeners?(context: ServiceContext<C, M>): Array<Listener<Subject>>;
   /** Mounts the service's routes. */
-  routes(app: Express, context: ServiceContext<C>): void;
+  routes(app: Express, context: ServiceContext<C, M>): void;
   /** Background workers started after the listeners and relay. */
-  workers?(context: ServiceContext<C>): Worker[];
+  workers?(context: ServiceContext<C, M>): Worker[];
   /** Listener tuning for this service (e.g. short retry delays in tests). */
   listenerOptions?: Partial<Omit<ListenerOptions, 'service' | 'logger' | 'metrics'>>;
   /** Outbox relay timer, in ms (default 1000). */
   relayIntervalMs?: number;
 }
 
-type OutboxRelayCollection = ConstructorParameters<typeof OutboxRelay>[0]['collections'][number];
-
 /** A started service. */
-export interface RunningService<C extends ServiceConfig = ServiceConfig> {
+export interface RunningService<
+  C extends ServiceConfig = ServiceConfig,
+  M extends ServiceModels = ServiceModels,
+> {
   /** The wiring, for tests that look inside. */
-  context: ServiceContext<C>;
+  context: ServiceContext<C, M>;
   /** The Express app (served by `server` when `listen` was true). */
   app: Express;
   /** The HTTP server, when listening. */
@@ -90,10 +108,10 @@ export interface StartServiceOptions {
  * Wires a service: config → Mongo (indexes ready) → NATS → streams → listeners → outbox relay → workers
  * → HTTP. Each step waits for the previous, so the service only takes requests once it can keep its promises.
  */
-export async function startService<C extends ServiceConfig>(
-  definition: ServiceDefinition<C>,
+export async function startService<C extends ServiceConfig, M extends ServiceModels>(
+  definition: ServiceDefinition<C, M>,
   options: StartServiceOptions = {},
-): Promise<RunningService<C>> {
+): Promise<RunningService<C, M>> {
   const env = options.env ?? process.env;
   const config = options.exitOnBadConfig
     ? loadConfig(definition.configSchema, env)
@@ -104,9 +122,10 @@ export async function startService<C extends ServiceConfig>(
   const connection = await mongoose
     .createConnection(config.MONGO_URL, { serverSelectionTimeoutMS: 10_000 })
     .asPromise();
-  const outboxCollections = definition.models(connection).map((model) => model.collection);
+  const models = definition.models(connection);
   // Unique indexes carry invariants (one payment per order, one email per user): they must exist before traffic.
   await Promise.all(Object.values(connection.models).map((model) => model.init()));
+  await Promise.all(models.outbox.map((store) => store.init()));
   logger.info({ db: connection.name }, 'mongo connected');
 
   const bus = await connectBus({
@@ -120,7 +139,7 @@ export async function startService<C extends ServiceConfig>(
 
   const relay = new OutboxRelay({
     publisher: bus,
-    collections: outboxCollections,
+    stores: [...models.outbox],
     logger,
     metrics,
     intervalMs: definition.relayIntervalMs,
@@ -132,7 +151,16 @@ export async function startService<C extends ServiceConfig>(
     logger,
     metrics,
   };
-  const context: ServiceContext<C> = { config, logger, metrics, connection, bus, relay, listenerOptions };
+  const context: ServiceContext<C, M> = {
+    config,
+    logger,
+    metrics,
+    connection,
+    models,
+    bus,
+    relay,
+    listenerOptions,
+  };
 
   const listeners = definition.listeners?.(context) ?? [];
   for (const listener of listeners) await listener.start();
@@ -191,7 +219,9 @@ export async function startService<C extends ServiceConfig>(
  * A service's `main`: starts it (exiting with the names of bad variables), and on SIGTERM or SIGINT stops
  * taking work, finishes what is in flight and exits 0. A failed start exits 1.
  */
-export function runService<C extends ServiceConfig>(definition: ServiceDefinition<C>): void {
+export function runService<C extends ServiceConfig, M extends ServiceModels>(
+  definition: ServiceDefinition<C, M>,
+): void {
   startService(definition, { exitOnBadConfig: true }).then(
     (running) => {
       const shutdown = (signal: string) => {
