@@ -130,6 +130,8 @@ export const serviceConfigSchema = z
     JWT_KEY: z.string().min(8, 'must be at least 8 characters'),
     COOKIE_SECURE: envBoolean.default(true),
     LOG_LEVEL: envLogLevel.default('info'),
+    // Tests, the e2e stack and the fuzzer turn it on: every answer is checked against the OpenAPI document.
+    API_VALIDATE_RESPONSES: envBoolean.default(false),
     // 1 on a single nats-server; 3 on a production JetStream cluster (infra/k8s/overlays/prod).
     NATS_STREAM_REPLICAS: z.coerce
       .number({ error: 'must be 1, 3 or 5' })

@@ -67,6 +67,21 @@ export {
 } from './config';
 export type { HttpAppOptions } from './http/app';
 export { createHttpApp, HTTP_DURATION_METRIC } from './http/app';
+export {
+  ApiRouter,
+  errorBodySchema,
+  jsonSchema,
+  mergeOpenApiDocuments,
+  ResponseContractError,
+} from './http/api';
+export type {
+  ApiRouterOptions,
+  AuthRequirement,
+  HttpMethod,
+  ResponseSpec,
+  RouteSpec,
+  TypedRequest,
+} from './http/api';
 export type { SessionCookieOptions, TokenLifetime, UserPayload } from './http/auth';
 export { currentUser, requireAuth, sessionCookie, signUserToken, verifyUserToken } from './http/auth';
 export { errorHandler, notFoundHandler } from './http/error-handler';
