@@ -200,4 +200,19 @@ describe('findNatsServer', () => {
       await rm(dir, { recursive: true, force: true });
     }
   });
+
+  it('finds the one .ci/install-tools.sh built in the tools directory when PATH has none', async () => {
+    const tools = await mkdtemp(join(tmpdir(), 'ticketing-tools-'));
+    try {
+      await mkdir(join(tools, 'bin'));
+      const built = join(tools, 'bin', 'nats-server');
+      await writeFile(built, '#!/bin/sh\necho fake\n');
+      await chmod(built, 0o755);
+      delete process.env.NATS_SERVER_BIN;
+      process.env.PATH = '/nonexistent-dir';
+      expect(await findNatsServer({ cacheDir: tools, baseUrl: 'http://127.0.0.1:9' })).toBe(built);
+    } finally {
+      await rm(tools, { recursive: true, force: true });
+    }
+  });
 });

@@ -55,12 +55,15 @@ export async function findNatsServer(options: FindNatsServerOptions = {}): Promi
   }
   const onPath = await findOnPath('nats-server');
   if (onPath) return onPath;
+  // Where .ci/install-tools.sh builds it, for developers who did not put that directory on PATH.
+  const built = join(options.cacheDir ?? toolsCacheDir(), 'bin', 'nats-server');
+  if (await isExecutableFile(built)) return built;
   try {
     return await downloadNatsServer({ cacheDir: options.cacheDir, baseUrl: options.baseUrl });
   } catch (err) {
     if (err instanceof ChecksumMismatchError) throw err;
     throw new NatsServerNotFoundError(
-      `no nats-server found (NATS_SERVER_BIN unset, none on PATH) and downloading v${natsServerVersion} failed: ` +
+      `no nats-server found (NATS_SERVER_BIN unset, none on PATH or in ${join(options.cacheDir ?? toolsCacheDir(), 'bin')}) and downloading v${natsServerVersion} failed: ` +
         `${(err as Error).message}. Install one (go install github.com/nats-io/nats-server/v2@v${natsServerVersion}) ` +
         'and put it on PATH, or set NATS_URL to a running server',
       { cause: err },
