@@ -1,0 +1,413 @@
+import { type RunningService, startService } from '@ticketing/common';
+import {
+  type MongoHandle,
+  type NatsServerHandle,
+  signTestUser,
+  startMongo,
+  startNats,
+} from '@ticketing/testing';
+import jwt from 'jsonwebtoken';
+import request, { type Response } from 'supertest';
+import { authService } from './app';
+import type { AuthConfig } from './config';
+import { userModel } from './models/user';
+
+const JWT_KEY = 'test-jwt-key';
+let nats: NatsServerHandle;
+let mongo: MongoHandle;
+let running: RunningService<AuthConfig>;
+let emailCounter = 0;
+
+function env(overrides: Record<string, string> = {}): Record<string, string> {
+  return {
+    MONGO_URL: mongo.url,
+    NATS_URL: nats.url,
+    JWT_KEY,
+    COOKIE_SECURE: 'false',
+    LOG_LEVEL: 'silent',
+    JWT_TTL: '3600',
+    // High enough that only the rate-limit tests, on their own instances and IPs, ever reach a limit.
+    AUTH_RATE_LIMIT_PER_IP: '100000',
+    AUTH_RATE_LIMIT_PER_EMAIL: '1000',
+    ...overrides,
+  };
+}
+
+/** A fresh email, so tests do not depend on each other. */
+function freshEmail(): string {
+  emailCounter += 1;
+  return `user${emailCounter}-${Date.now()}@example.com`;
+}
+
+beforeAll(async () => {
+  [nats, mongo] = await Promise.all([startNats(), startMongo()]);
+  running = await startService(authService, { env: env(), listen: false });
+});
+
+afterAll(async () => {
+  await running?.stop();
+  await mongo?.stop();
+  await nats?.close();
+});
+
+function api() {
+  return request(running.app);
+}
+
+function signup(email: string, password = 'correct horse') {
+  return api().post('/api/users/signup').send({ email, password });
+}
+
+function signin(email: string, password = 'correct horse') {
+  return api().post('/api/users/signin').send({ email, password });
+}
+
+/** The `session` Set-Cookie line of a response. */
+function sessionSetCookie(res: Response): string {
+  const header = res.headers['set-cookie'] as unknown as string[] | undefined;
+  const line = header?.find((c) => c.startsWith('session='));
+  if (!line) throw new Error(`no session cookie in ${JSON.stringify(header)}`);
+  return line;
+}
+
+/** The `Cookie` request header that sends back the session cookie of a response. */
+function cookieOf(res: Response): string {
+  return sessionSetCookie(res).split(';')[0]!;
+}
+
+/** The JWT inside the session cookie of a response. */
+function jwtOfCookie(res: Response): string {
+  const value = cookieOf(res).slice('session='.length);
+  return (JSON.parse(Buffer.from(value, 'base64').toString('utf8')) as { jwt: string }).jwt;
+}
+
+function expectFieldError(res: Response, field: string): void {
+  expect(res.status).toBe(400);
+  expect(res.body.errors).toEqual(expect.arrayContaining([expect.objectContaining({ field })]));
+}
+
+describe('POST /api/users/signup', () => {
+  it('creates the user: 201 {id, email, token}, a session cookie carrying the same JWT', async () => {
+    const email = freshEmail();
+    const res = await signup(email);
+    expect(res.status).toBe(201);
+    expect(res.body).toEqual({
+      id: expect.stringMatching(/^[a-f0-9]{24}$/),
+      email,
+      token: expect.any(String),
+    });
+    const cookie = sessionSetCookie(res);
+    expect(cookie).toMatch(/httponly/i);
+    expect(cookie).toMatch(/samesite=lax/i);
+    expect(cookie).not.toMatch(/secure/i); // COOKIE_SECURE=false in tests
+    // The cookie lives as long as the token (JWT_TTL), not beyond.
+    const expires = Date.parse(/expires=([^;]+)/i.exec(cookie)?.[1] ?? '');
+    expect(Math.abs(expires - (Date.now() + 3600_000))).toBeLessThan(5_000);
+    expect(jwtOfCookie(res)).toBe(res.body.token);
+    const claims = jwt.verify(res.body.token, JWT_KEY) as jwt.JwtPayload;
+    expect(claims).toMatchObject({ id: res.body.id, email });
+    expect(claims.exp! - claims.iat!).toBe(3600); // JWT_TTL
+    expect(Object.keys(res.body)).not.toContain('password');
+    expect(Object.keys(res.body)).not.toContain('passwordHash');
+  });
+
+  it('stores only a salted scrypt hash, never the password', async () => {
+    const email = freshEmail();
+    const password = 'a secret password';
+    await signup(email, password).expect(201);
+    await signup(freshEmail(), password).expect(201);
+    const users = userModel(running.context.connection);
+    const stored = await users.find({}).select('+passwordHash').lean();
+    const raw = JSON.stringify(stored);
+    expect(raw).not.toContain(password);
+    const mine = stored.find((u) => u.email === email)!;
+    expect(mine.passwordHash).toMatch(/^scrypt\$32768\$8\$1\$[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+$/);
+    const sameHash = stored.filter((u) => u.passwordHash.split('$')[5] === mine.passwordHash.split('$')[5]);
+    expect(sameHash).toHaveLength(1); // the random salt makes two hashes of one password differ
+  });
+
+  it('normalises the email (trim, lower-case) so case variants are one account', async () => {
+    const email = freshEmail();
+    const res = await signup(`  ${email.toUpperCase()}  `);
+    expect(res.status).toBe(201);
+    expect(res.body.email).toBe(email);
+    const again = await signup(email.replace('user', 'USER'));
+    expect(again.status).toBe(409);
+    expect(again.body).toEqual({ errors: [{ message: 'Email in use', field: 'email' }] });
+    await signin(` ${email.toUpperCase()}`).expect(200);
+  });
+
+  it('lets exactly one of 10 simultaneous sign-ups with one email through; the others get 409', async () => {
+    const email = freshEmail();
+    const responses = await Promise.all(Array.from({ length: 10 }, (_, i) => signup(email, `password-${i}`)));
+    const statuses = responses.map((r) => r.status).sort();
+    expect(statuses).toEqual([201, 409, 409, 409, 409, 409, 409, 409, 409, 409]);
+    const users = userModel(running.context.connection);
+    expect(await users.countDocuments({ email })).toBe(1);
+    // The account belongs to the request that got the 201.
+    const winner = responses.findIndex((r) => r.status === 201);
+    await signin(email, `password-${winner}`).expect(200);
+  });
+
+  it.each([
+    ['missing email', { password: 'long enough' }, 'email'],
+    ['not an email', { email: 'not-an-email', password: 'long enough' }, 'email'],
+    ['email too long', { email: `${'a'.repeat(250)}@x.io`, password: 'long enough' }, 'email'],
+    ['email as a NoSQL operator', { email: { $gt: '' }, password: 'long enough' }, 'email'],
+    ['email as a number', { email: 42, password: 'long enough' }, 'email'],
+    ['missing password', { email: 'a@b.io' }, 'password'],
+    ['password of 7 characters', { email: 'a@b.io', password: '1234567' }, 'password'],
+    ['password of 129 characters', { email: 'a@b.io', password: 'x'.repeat(129) }, 'password'],
+    ['password as a NoSQL operator', { email: 'a@b.io', password: { $ne: null } }, 'password'],
+  ])('rejects %s with 400 naming the field', async (_name, body, field) => {
+    const res = await api().post('/api/users/signup').send(body);
+    expectFieldError(res, field);
+  });
+
+  it('accepts passwords of exactly 8 and 128 characters', async () => {
+    await signup(freshEmail(), '12345678').expect(201);
+    await signup(freshEmail(), 'y'.repeat(128)).expect(201);
+  });
+
+  it('answers malformed JSON with 400, a non-object body with 400, an oversized body with 413', async () => {
+    const malformed = await api()
+      .post('/api/users/signup')
+      .set('Content-Type', 'application/json')
+      .send('{"email": "a@b.io",');
+    expect(malformed.status).toBe(400);
+    expect(malformed.body.errors[0].message).toMatch(/malformed json/i);
+    const array = await api()
+      .post('/api/users/signup')
+      .send([{ email: 'a@b.io', password: 'long enough' }]);
+    expect(array.status).toBe(400);
+    const huge = await api()
+      .post('/api/users/signup')
+      .send({ email: 'a@b.io', password: 'long enough', pad: 'x'.repeat(200_000) });
+    expect(huge.status).toBe(413);
+  });
+});
+
+describe('POST /api/users/signin', () => {
+  const password = 'the right one';
+  let email: string;
+  let userId: string;
+
+  beforeAll(async () => {
+    email = freshEmail();
+    userId = (await signup(email, password).expect(201)).body.id;
+  });
+
+  it('signs in: 200 {id, email, token} and a session cookie', async () => {
+    const res = await signin(email, password);
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ id: userId, email, token: expect.any(String) });
+    expect(jwtOfCookie(res)).toBe(res.body.token);
+    expect(jwt.verify(res.body.token, JWT_KEY)).toMatchObject({ id: userId, email });
+  });
+
+  it('gives a wrong password and an unknown email the same 400 "Invalid credentials", and no cookie', async () => {
+    const wrong = await signin(email, 'not the right one');
+    const unknown = await signin(freshEmail(), password);
+    for (const res of [wrong, unknown]) {
+      expect(res.status).toBe(400);
+      expect(res.body).toEqual({ errors: [{ message: 'Invalid credentials' }] });
+      expect(res.headers['set-cookie']).toBeUndefined();
+    }
+  });
+
+  it('spends comparable time on an unknown email and on a wrong password (a dummy hash is checked)', async () => {
+    const time = async (body: { email: string; password: string }) => {
+      const start = process.hrtime.bigint();
+      await api().post('/api/users/signin').send(body).expect(400);
+      return Number(process.hrtime.bigint() - start) / 1e6;
+    };
+    const wrong: number[] = [];
+    const unknown: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      wrong.push(await time({ email, password: `wrong-${i}` }));
+      unknown.push(await time({ email: freshEmail(), password: `wrong-${i}` }));
+    }
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[2]!;
+    // Without the dummy hash an unknown email answers in ~1 ms against tens of ms for a real check.
+    expect(median(unknown)).toBeGreaterThan(median(wrong) * 0.2);
+    expect(median(wrong)).toBeGreaterThan(median(unknown) * 0.2);
+  });
+
+  it.each([
+    ['missing email', { password: 'x' }, 'email'],
+    ['email as a NoSQL operator', { email: { $gt: '' }, password: 'whatever' }, 'email'],
+    ['password as a NoSQL operator', { email: 'a@b.io', password: { $gt: '' } }, 'password'],
+    ['empty password', { email: 'a@b.io', password: '' }, 'password'],
+    ['password of 129 characters', { email: 'a@b.io', password: 'x'.repeat(129) }, 'password'],
+  ])('rejects %s with 400 naming the field', async (_name, body, field) => {
+    expectFieldError(await api().post('/api/users/signin').send(body), field);
+  });
+
+  it('answers malformed JSON with 400 and an oversized body with 413', async () => {
+    const malformed = await api()
+      .post('/api/users/signin')
+      .set('Content-Type', 'application/json')
+      .send('{"email":');
+    expect(malformed.status).toBe(400);
+    const huge = await api()
+      .post('/api/users/signin')
+      .send({ email, password, pad: 'x'.repeat(200_000) });
+    expect(huge.status).toBe(413);
+  });
+});
+
+describe('GET /api/users/currentuser and POST /api/users/signout', () => {
+  it('returns the user from the session cookie, and null after sign-out clears it', async () => {
+    const email = freshEmail();
+    const signedUp = await signup(email).expect(201);
+    const cookie = cookieOf(signedUp);
+    const me = await api().get('/api/users/currentuser').set('Cookie', cookie);
+    expect(me.status).toBe(200);
+    expect(me.body).toEqual({ currentUser: { id: signedUp.body.id, email } });
+
+    const out = await api().post('/api/users/signout').set('Cookie', cookie);
+    expect(out.status).toBe(200);
+    expect(out.body).toEqual({});
+    const cleared = sessionSetCookie(out);
+    expect(cleared).toMatch(/^session=;/);
+    expect(cleared).toMatch(/expires=Thu, 01 Jan 1970/i);
+    const after = await api().get('/api/users/currentuser').set('Cookie', cleared.split(';')[0]!);
+    expect(after.body).toEqual({ currentUser: null });
+  });
+
+  it('returns the user from an Authorization: Bearer token (the token of the sign-in body)', async () => {
+    const email = freshEmail();
+    const { body } = await signup(email).expect(201);
+    const me = await api().get('/api/users/currentuser').set('Authorization', `Bearer ${body.token}`);
+    expect(me.body).toEqual({ currentUser: { id: body.id, email } });
+  });
+
+  it('returns null without a token, with a forged one and with an expired one', async () => {
+    const none = await api().get('/api/users/currentuser');
+    expect(none.status).toBe(200);
+    expect(none.body).toEqual({ currentUser: null });
+    const forged = signTestUser({}, { jwtKey: 'not-the-service-key' });
+    const expired = signTestUser({}, { expiresIn: -10 });
+    for (const user of [forged, expired]) {
+      const res = await api().get('/api/users/currentuser').set('Cookie', user.cookie);
+      expect(res.body).toEqual({ currentUser: null });
+      const bearer = await api().get('/api/users/currentuser').set('Authorization', user.bearer);
+      expect(bearer.body).toEqual({ currentUser: null });
+    }
+  });
+
+  it('sign-out without a session still answers 200 {}', async () => {
+    const res = await api().post('/api/users/signout');
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({});
+  });
+});
+
+describe('rate limits (counted in Mongo, shared by replicas)', () => {
+  const limited: RunningService<AuthConfig>[] = [];
+  let ipCounter = 0;
+
+  /** A client IP of the documentation range, unique per call (the app trusts one proxy hop). */
+  function freshIp(): string {
+    ipCounter += 1;
+    return `203.0.113.${ipCounter}`;
+  }
+
+  async function startLimited(windowSeconds = 600): Promise<RunningService<AuthConfig>> {
+    const instance = await startService(authService, {
+      env: env({
+        AUTH_RATE_LIMIT_PER_IP: '3',
+        AUTH_RATE_LIMIT_PER_EMAIL: '2',
+        AUTH_RATE_LIMIT_WINDOW_SECONDS: String(windowSeconds),
+      }),
+      listen: false,
+    });
+    limited.push(instance);
+    return instance;
+  }
+
+  afterAll(async () => {
+    for (const instance of limited) await instance.stop();
+  });
+
+  it('limits sign-ins and sign-ups per IP: 429 with Retry-After, other IPs unaffected', async () => {
+    const instance = await startLimited();
+    const ip = freshIp();
+    const from = (path: string, body: object, clientIp = ip) =>
+      request(instance.app).post(path).set('X-Forwarded-For', clientIp).send(body);
+    // Invalid requests count too: the IP limiter runs before validation.
+    await from('/api/users/signin', { email: 'nope' }).expect(400);
+    await from('/api/users/signup', { email: freshEmail(), password: 'long enough' }).expect(201);
+    await from('/api/users/signin', { email: freshEmail(), password: 'long enough' }).expect(400);
+    const blocked = await from('/api/users/signup', { email: freshEmail(), password: 'long enough' });
+    expect(blocked.status).toBe(429);
+    expect(blocked.body).toEqual({ errors: [{ message: 'Too many requests' }] });
+    const retryAfter = Number(blocked.headers['retry-after']);
+    expect(retryAfter).toBeGreaterThan(590);
+    expect(retryAfter).toBeLessThanOrEqual(600);
+    await from('/api/users/signin', { email: freshEmail(), password: 'x' }).expect(429);
+    await from('/api/users/signup', { email: freshEmail(), password: 'long enough' }, freshIp()).expect(201);
+  });
+
+  it('limits attempts per email whatever the IP, without blocking other emails', async () => {
+    const instance = await startLimited();
+    const email = freshEmail();
+    const attempt = (target: string, password = 'guess-guess') =>
+      request(instance.app)
+        .post('/api/users/signin')
+        .set('X-Forwarded-For', freshIp())
+        .send({ email: target, password });
+    await attempt(email).expect(400);
+    // Case and spaces do not make a new key: the email is normalised before it is counted.
+    await attempt(` ${email.toUpperCase()} `).expect(400);
+    const blocked = await attempt(email);
+    expect(blocked.status).toBe(429);
+    expect(Number(blocked.headers['retry-after'])).toBeGreaterThan(0);
+    await attempt(freshEmail()).expect(400);
+  });
+
+  it('counts one budget across two replicas of the service', async () => {
+    const [first, second] = [await startLimited(), await startLimited()];
+    const ip = freshIp();
+    const via = (instance: RunningService<AuthConfig>) =>
+      request(instance.app)
+        .post('/api/users/signin')
+        .set('X-Forwarded-For', ip)
+        .send({ email: freshEmail(), password: 'whatever' });
+    await via(first).expect(400);
+    await via(second).expect(400);
+    await via(first).expect(400);
+    await via(second).expect(429);
+    await via(first).expect(429);
+  });
+
+  it('holds under parallel requests: of 10 simultaneous attempts from one IP exactly 3 get through', async () => {
+    const instance = await startLimited();
+    const ip = freshIp();
+    const responses = await Promise.all(
+      Array.from({ length: 10 }, () =>
+        request(instance.app)
+          .post('/api/users/signin')
+          .set('X-Forwarded-For', ip)
+          .send({ email: freshEmail(), password: 'whatever' }),
+      ),
+    );
+    const statuses = responses.map((r) => r.status).sort();
+    expect(statuses).toEqual([400, 400, 400, 429, 429, 429, 429, 429, 429, 429]);
+  });
+
+  it('lets the client in again once its hits leave the window', async () => {
+    const instance = await startLimited(1);
+    const ip = freshIp();
+    const attempt = () =>
+      request(instance.app)
+        .post('/api/users/signin')
+        .set('X-Forwarded-For', ip)
+        .send({ email: freshEmail(), password: 'whatever' });
+    for (let i = 0; i < 3; i++) await attempt().expect(400);
+    const blocked = await attempt().expect(429);
+    expect(blocked.headers['retry-after']).toBe('1');
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    await attempt().expect(400);
+  });
+});

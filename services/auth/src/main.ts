@@ -1,0 +1,4 @@
+import { runService } from '@ticketing/common';
+import { authService } from './app';
+
+runService(authService);

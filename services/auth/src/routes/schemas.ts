@@ -1,0 +1,30 @@
+import { z } from 'zod';
+
+/** An email as accepted everywhere: trimmed and lower-cased before it is checked, stored or compared. */
+export const emailSchema = z
+  .string({ error: 'must be a string' })
+  .trim()
+  .toLowerCase()
+  .max(254, 'must be at most 254 characters')
+  .pipe(z.email({ error: 'must be a valid email' }));
+
+/** Body of POST /api/users/signup. */
+export const signupBodySchema = z.object({
+  email: emailSchema,
+  password: z
+    .string({ error: 'must be a string' })
+    .min(8, 'must be at least 8 characters')
+    .max(128, 'must be at most 128 characters'),
+});
+
+/** Body of POST /api/users/signin; the password length rule is not repeated, only the upper bound. */
+export const signinBodySchema = z.object({
+  email: emailSchema,
+  password: z
+    .string({ error: 'must be a string' })
+    .min(1, 'is required')
+    .max(128, 'must be at most 128 characters'),
+});
+
+/** A parsed sign-up or sign-in body. */
+export type CredentialsBody = z.output<typeof signupBodySchema>;

@@ -1,0 +1,4 @@
+import { runService } from '@ticketing/common';
+import { ticketsService } from './app';
+
+runService(ticketsService);

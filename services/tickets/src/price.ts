@@ -1,0 +1,53 @@
+import { z } from 'zod';
+
+/** Highest accepted price in major units; the catalog's price schema allows no more. */
+export const MAX_PRICE = 1_000_000_000;
+
+// Digits, then at most two decimals: no exponent, sign, hex, or spaces inside ("1e3", "-5", "0x10", "1 000").
+const DECIMAL_STRING = /^(\d+)(?:\.(\d{1,2}))?$/;
+
+/** The reason a price input is refused, in the words of the 400 answer. */
+type PriceProblem = string;
+
+/**
+ * Integer cents from a price in major units, given as a JSON number (12.5) or a numeric string ("12.50").
+ * Strings are converted digit by digit, so "0.29" is exactly 29 cents, never 28.999... .
+ */
+export function priceToCents(value: unknown): number | PriceProblem {
+  if (value === undefined || value === null) return 'is required';
+  let cents: number;
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) return 'must be a finite number';
+    const scaled = value * 100;
+    // Binary floats cannot hold 12.34 exactly: allow the representation error, reject a real third decimal.
+    if (Math.abs(scaled - Math.round(scaled)) > 1e-6) return 'must have at most 2 decimals';
+    cents = Math.round(scaled);
+  } else if (typeof value === 'string') {
+    const match = DECIMAL_STRING.exec(value.trim());
+    if (!match) return 'must be a number with at most 2 decimals, e.g. 12.50';
+    const whole = match[1]!;
+    // Leading zeros aside, anything this long is over the maximum; it also keeps Number() exact below.
+    if (whole.length > 15) return `must be at most ${MAX_PRICE}`;
+    cents = Number(whole) * 100 + Number((match[2] ?? '').padEnd(2, '0'));
+  } else {
+    return 'must be a number or a numeric string';
+  }
+  if (cents <= 0) return 'must be greater than 0';
+  if (cents > MAX_PRICE * 100) return `must be at most ${MAX_PRICE}`;
+  return cents;
+}
+
+/** A price in major units (what the API and the events carry) from integer cents (what is stored). */
+export function centsToPrice(cents: number): number {
+  return cents / 100;
+}
+
+/** Request field schema: a price in major units (number or numeric string) parsed to integer cents. */
+export const priceInputSchema = z.unknown().transform((value, ctx) => {
+  const cents = priceToCents(value);
+  if (typeof cents === 'string') {
+    ctx.addIssue({ code: 'custom', message: cents });
+    return z.NEVER;
+  }
+  return cents;
+});
