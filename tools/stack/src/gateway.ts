@@ -1,0 +1,79 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import httpProxy from 'http-proxy';
+
+/** Routes of the gateway, like the Kubernetes ingress: path prefix → service name. */
+export const gatewayRoutes: ReadonlyArray<readonly [prefix: string, service: string]> = [
+  ['/api/users', 'auth'],
+  ['/api/tickets', 'tickets'],
+  ['/api/orders', 'orders'],
+  ['/api/payments', 'payments'],
+];
+
+/** Where the gateway finds a service (read on every request: ports are known only once services start). */
+export type ServiceLocator = (service: string) => string | undefined;
+
+/** What `/api/health` reports per service. */
+export interface ServiceHealth {
+  /** True when the service answered /readyz with 200. */
+  ready: boolean;
+  /** Its /readyz body, or why it could not be reached. */
+  detail: unknown;
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
+  res.end(JSON.stringify(body));
+}
+
+function routeOf(url: string): string | undefined {
+  const path = url.split('?')[0] ?? '';
+  return gatewayRoutes.find(([prefix]) => path === prefix || path.startsWith(`${prefix}/`))?.[1];
+}
+
+/** Readiness of every service, each asked at its /readyz with a short timeout. */
+export async function checkServices(
+  services: string[],
+  locate: ServiceLocator,
+): Promise<Record<string, ServiceHealth>> {
+  const entries = await Promise.all(
+    services.map(async (service): Promise<[string, ServiceHealth]> => {
+      const base = locate(service);
+      if (!base) return [service, { ready: false, detail: 'not started' }];
+      try {
+        const response = await fetch(`${base}/readyz`, { signal: AbortSignal.timeout(3000) });
+        return [service, { ready: response.status === 200, detail: await response.json() }];
+      } catch (error) {
+        return [service, { ready: false, detail: (error as Error).message }];
+      }
+    }),
+  );
+  return Object.fromEntries(entries);
+}
+
+/**
+ * The local stand-in for the ingress: proxies the four API prefixes to their services and answers
+ * `GET /api/health` with every service's readiness (200 when all are ready, else 503).
+ */
+export function createGateway(services: string[], locate: ServiceLocator): Server {
+  const proxy = httpProxy.createProxyServer({ xfwd: true, proxyTimeout: 30_000 });
+  proxy.on('error', (_error, _req, res) => {
+    if ('writeHead' in res && !res.headersSent) {
+      sendJson(res as ServerResponse, 502, { errors: [{ message: 'Service unavailable, try again' }] });
+    }
+  });
+  return createServer((req: IncomingMessage, res: ServerResponse) => {
+    const url = req.url ?? '/';
+    if (url === '/api/health' || url.startsWith('/api/health?')) {
+      void checkServices(services, locate).then((health) => {
+        const ready = Object.values(health).every((service) => service.ready);
+        sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not ready', services: health });
+      });
+      return;
+    }
+    const service = routeOf(url);
+    const target = service ? locate(service) : undefined;
+    if (!service) return sendJson(res, 404, { errors: [{ message: 'Route not found' }] });
+    if (!target) return sendJson(res, 503, { errors: [{ message: `${service} is not running` }] });
+    proxy.web(req, res, { target });
+  });
+}

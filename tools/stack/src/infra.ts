@@ -1,0 +1,149 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { type NatsServerHandle, startNats } from '@ticketing/testing';
+import type { PrefixedLog } from './log';
+import { findTool } from './paths';
+import { freePort, waitForPort } from './ports';
+import { SupervisedProcess } from './supervisor';
+
+/** A piece of infrastructure the stack uses: where it is and how to stop what the stack started. */
+export interface Infra {
+  /** Connection URL. */
+  url: string;
+  /** How it came to be, for the banner. */
+  description: string;
+  /** Stops it if the stack started it. */
+  stop(): Promise<void>;
+}
+
+/** NATS: `NATS_URL` when set, else an embedded nats-server with JetStream, data in `<data>/nats`. */
+export async function startStackNats(data: string): Promise<Infra & { handle?: NatsServerHandle }> {
+  if (process.env.NATS_URL) {
+    return { url: process.env.NATS_URL, description: 'NATS_URL', stop: async () => undefined };
+  }
+  const port = await freePort(Number(process.env.NATS_PORT ?? 4222));
+  const handle = await startNats({ own: true, port, storeDir: join(data, 'nats') });
+  return {
+    url: handle.url,
+    handle,
+    description: `embedded nats-server with JetStream, data in ${join(data, 'nats')}`,
+    stop: () => handle.close(),
+  };
+}
+
+/**
+ * Mongo: `MONGO_URL` when set; else mongodb-memory-server with its data kept in `<data>/mongo`; else (no mongod
+ * binary can be had, e.g. offline) FerretDB from the tools cache with its data in `<data>/ferretdb`.
+ */
+export async function startStackMongo(data: string, log: PrefixedLog): Promise<Infra> {
+  if (process.env.MONGO_URL) {
+    return { url: process.env.MONGO_URL, description: 'MONGO_URL', stop: async () => undefined };
+  }
+  let memoryServerError: unknown;
+  try {
+    const { MongoMemoryServer } = await import('mongodb-memory-server-core');
+    const dbPath = join(data, 'mongo');
+    mkdirSync(dbPath, { recursive: true });
+    const server = await MongoMemoryServer.create({ instance: { dbPath, storageEngine: 'wiredTiger' } });
+    return {
+      url: server.getUri(),
+      description: `mongodb-memory-server, data in ${dbPath}`,
+      stop: async () => {
+        await server.stop({ doCleanup: false });
+      },
+    };
+  } catch (error) {
+    memoryServerError = error;
+  }
+  const ferretdb = findTool('ferretdb');
+  if (!ferretdb) {
+    throw new Error(
+      `no Mongo: MONGO_URL is not set, mongodb-memory-server failed (${(memoryServerError as Error).message}) and no FerretDB binary was found (bash .ci/install-tools.sh builds one)`,
+    );
+  }
+  log.line(
+    `mongodb-memory-server unavailable (${(memoryServerError as Error).message.split('\n')[0]}); using FerretDB`,
+  );
+  const dir = join(data, 'ferretdb');
+  mkdirSync(join(dir, 'data'), { recursive: true });
+  mkdirSync(join(dir, 'state'), { recursive: true });
+  const port = await freePort(Number(process.env.MONGO_PORT ?? 27017));
+  const process_ = new SupervisedProcess({
+    name: 'ferretdb',
+    command: ferretdb,
+    args: [
+      '--handler=sqlite',
+      `--sqlite-url=file:${join(dir, 'data')}/`,
+      `--listen-addr=127.0.0.1:${port}`,
+      `--state-dir=${join(dir, 'state')}`,
+      '--debug-addr=-',
+      '--telemetry=disable',
+      '--log-level=warn',
+    ],
+    env: process.env,
+    log,
+  });
+  process_.start();
+  await waitForPort(port, 20_000);
+  return {
+    url: `mongodb://127.0.0.1:${port}/`,
+    description: `embedded FerretDB (SQLite), data in ${dir}`,
+    stop: () => process_.stop(),
+  };
+}
+
+/** How payments charges cards in the local stack. */
+export interface PaymentsBackend extends Infra {
+  /** Env for the payments service. */
+  env: Record<string, string>;
+}
+
+/** stripe-mock (`STRIPE_MOCK_URL`, or the binary from the tools cache/PATH), else the sandbox gateway. */
+export async function startPaymentsBackend(log: PrefixedLog): Promise<PaymentsBackend> {
+  const key = process.env.STRIPE_SECRET_KEY ?? 'sk_test_local_stack';
+  if (process.env.STRIPE_API_URL) {
+    return {
+      url: process.env.STRIPE_API_URL,
+      description: `Stripe API at STRIPE_API_URL`,
+      env: { STRIPE_SECRET_KEY: key, STRIPE_API_URL: process.env.STRIPE_API_URL },
+      stop: async () => undefined,
+    };
+  }
+  if (process.env.STRIPE_MOCK_URL) {
+    return {
+      url: process.env.STRIPE_MOCK_URL,
+      description: 'stripe-mock at STRIPE_MOCK_URL',
+      env: { STRIPE_SECRET_KEY: key, STRIPE_API_URL: process.env.STRIPE_MOCK_URL },
+      stop: async () => undefined,
+    };
+  }
+  const binary = findTool('stripe-mock');
+  if (binary) {
+    const port = await freePort();
+    const mock = new SupervisedProcess({
+      name: 'stripe-mock',
+      command: binary,
+      args: ['-http-addr', `127.0.0.1:${port}`],
+      env: process.env,
+      log,
+    });
+    mock.start();
+    await waitForPort(port, 20_000);
+    const url = `http://127.0.0.1:${port}`;
+    return {
+      url,
+      description: `embedded stripe-mock at ${url}`,
+      env: { STRIPE_SECRET_KEY: key, STRIPE_API_URL: url },
+      stop: () => mock.stop(),
+    };
+  }
+  log.line(
+    'stripe-mock not found: payments uses the SANDBOX gateway (tok_visa is charged, tok_chargeDeclined is declined)',
+  );
+  return {
+    url: 'sandbox',
+    description: 'sandbox gateway (no Stripe: tok_visa charged, tok_chargeDeclined declined)',
+    env: { STRIPE_SECRET_KEY: key, PAYMENT_GATEWAY: 'sandbox' },
+    stop: async () => undefined,
+  };
+}

@@ -1,0 +1,52 @@
+import { startStack } from './stack';
+
+const bold = (text: string) => (process.stdout.isTTY ? `\u001b[1m${text}\u001b[0m` : text);
+
+/** `npm start`: the whole system on this machine until Ctrl-C. */
+async function main(): Promise<void> {
+  const startedAt = Date.now();
+  const stack = await startStack();
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`\n${signal}: stopping the gateway, the services (gracefully), then NATS and Mongo…`);
+    stack.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        console.error('stop failed:', error);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+
+  await stack.waitReady();
+  const seconds = ((Date.now() - startedAt) / 1000).toFixed(1);
+  const lines = [
+    '',
+    bold(`  Ticketing is ready (${seconds}s) — ${stack.url}`),
+    '',
+    `    API          ${stack.url}/api/users · /api/tickets · /api/orders · /api/payments`,
+    `    health       ${stack.url}/api/health`,
+    `    NATS         ${stack.natsUrl}  (${stack.infra.nats})`,
+    `    Mongo        ${stack.infra.mongo}`,
+    `    payments     ${stack.infra.payments}`,
+    ...Object.entries(stack.services).map(
+      ([name, service]) => `    ${name.padEnd(12)} ${service.url}  pid ${service.process.pid}`,
+    ),
+    `    state        ${stack.stateFile}`,
+    '',
+    '  Try: curl -s -c /tmp/c -H "content-type: application/json" \\',
+    `         -d '{"email":"me@example.com","password":"password123"}' ${stack.url}/api/users/signup`,
+    '  Ctrl-C stops everything.',
+    '',
+  ];
+  console.log(lines.join('\n'));
+}
+
+main().catch((error: unknown) => {
+  console.error(`npm start failed: ${(error as Error).message}`);
+  process.exit(1);
+});

@@ -1,0 +1,213 @@
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import { join } from 'node:path';
+import type { Writable } from 'node:stream';
+import { mongoUrlWithDatabase, type NatsServerHandle } from '@ticketing/testing';
+import { createGateway } from './gateway';
+import {
+  type Infra,
+  type PaymentsBackend,
+  startPaymentsBackend,
+  startStackMongo,
+  startStackNats,
+} from './infra';
+import { PrefixedLog } from './log';
+import { dataDir as defaultDataDir, repoRoot } from './paths';
+import { freePort } from './ports';
+import { SupervisedProcess } from './supervisor';
+
+/** The five services, in start order (auth first: nothing depends on it; expiration last). */
+export const serviceNames = ['auth', 'tickets', 'orders', 'payments', 'expiration'] as const;
+/** Name of a service. */
+export type ServiceName = (typeof serviceNames)[number];
+
+/** Options of {@link startStack}. */
+export interface StackOptions {
+  /** Gateway port (default `PORT` or 8080; 0 = any free port). */
+  port?: number;
+  /** Data directory (default `TICKETING_DATA_DIR` or `<repo>/.data`). */
+  dataDir?: string;
+  /** Extra env for every service (on top of this process's env), e.g. `ORDER_EXPIRATION_SECONDS`. */
+  env?: Record<string, string>;
+  /** Where the merged log goes (default stdout). */
+  logTo?: Writable;
+  /** How long to wait for every service to be ready, in ms (default 90000). */
+  readyTimeoutMs?: number;
+  /** Prefix of the services' database names (default `ticketing`: `ticketing-orders`, …). */
+  databasePrefix?: string;
+}
+
+/** One running service of the stack. */
+export interface StackService {
+  /** Its HTTP port. */
+  port: number;
+  /** Its base URL. */
+  url: string;
+  /** Its supervised process. */
+  process: SupervisedProcess;
+}
+
+/** A running stack. */
+export interface Stack {
+  /** The gateway's base URL. */
+  url: string;
+  /** NATS URL. */
+  natsUrl: string;
+  /** Mongo base URL (each service has its own database on it). */
+  mongoUrl: string;
+  /** Each service's database name. */
+  databases: Record<ServiceName, string>;
+  /** The services. */
+  services: Record<ServiceName, StackService>;
+  /** The embedded nats-server (absent when `NATS_URL` was given): tests stop and restart it. */
+  nats?: NatsServerHandle;
+  /** How infrastructure was provided. */
+  infra: { nats: string; mongo: string; payments: string };
+  /** Where stack.json is. */
+  stateFile: string;
+  /** Resolves once every service answers /readyz with 200. */
+  waitReady(timeoutMs?: number): Promise<void>;
+  /** Stops everything: gateway, services (gracefully), then the infrastructure the stack started. */
+  stop(): Promise<void>;
+}
+
+async function waitForService(name: string, url: string, deadline: number): Promise<void> {
+  let last = '';
+  while (Date.now() < deadline) {
+    try {
+      const response = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(2000) });
+      if (response.status === 200) return;
+      last = `${response.status} ${await response.text()}`;
+    } catch (error) {
+      last = (error as Error).message;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(`${name} is not ready at ${url}/readyz: ${last}`);
+}
+
+/**
+ * Starts NATS, Mongo and the payments backend (or uses the configured ones), the five services as supervised
+ * processes (a crashed one is restarted with back-off), and the gateway; writes `stack.json` for tools.
+ */
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
+  const data = options.dataDir ?? defaultDataDir();
+  mkdirSync(data, { recursive: true });
+  const stackLog = new PrefixedLog('stack', options.logTo);
+  const started: Infra[] = [];
+  const supervised: SupervisedProcess[] = [];
+  let gateway: Server | undefined;
+
+  const stop = async () => {
+    if (gateway) await new Promise<void>((resolve) => gateway!.close(() => resolve()));
+    gateway?.closeAllConnections();
+    await Promise.all(supervised.map((process) => process.stop()));
+    for (const infra of started.reverse()) await infra.stop();
+    rmSync(join(data, 'stack.json'), { force: true });
+  };
+
+  try {
+    stackLog.line('starting NATS, Mongo and the payments backend…');
+    // Remember each piece as soon as it is up, so a failure of another still stops it.
+    const track = <T extends Infra>(infra: T): T => {
+      started.push(infra);
+      return infra;
+    };
+    const [nats, mongo, payments] = await Promise.all([
+      startStackNats(data).then(track),
+      startStackMongo(data, new PrefixedLog('mongo', options.logTo)).then(track),
+      startPaymentsBackend(new PrefixedLog('stripe', options.logTo)).then(track),
+    ]);
+    stackLog.line(`NATS: ${nats.url} (${nats.description})`);
+    stackLog.line(`Mongo: ${mongo.description}`);
+    stackLog.line(`payments: ${payments.description}`);
+
+    const services = {} as Record<ServiceName, StackService>;
+    const databases = {} as Record<ServiceName, string>;
+    const stateFile = join(data, 'stack.json');
+    const gatewayPort = options.port ?? Number(process.env.PORT ?? 8080);
+    const gatewayListenPort = await freePort(gatewayPort);
+    if (gatewayPort !== 0 && gatewayListenPort !== gatewayPort)
+      throw new Error(`port ${gatewayPort} is in use (set PORT)`);
+    const url = `http://127.0.0.1:${gatewayListenPort}`;
+
+    const writeState = () => {
+      const state = {
+        gateway: { url, port: gatewayListenPort },
+        nats: { url: nats.url, provided: nats.description },
+        mongo: { url: mongo.url, provided: mongo.description, databases },
+        payments: { url: payments.url, provided: payments.description },
+        services: Object.fromEntries(
+          Object.entries(services).map(([name, s]) => [
+            name,
+            { pid: s.process.pid, port: s.port, url: s.url, restarts: s.process.restarts },
+          ]),
+        ),
+        pid: process.pid,
+      };
+      writeFileSync(stateFile, `${JSON.stringify(state, null, 2)}\n`);
+    };
+
+    for (const name of serviceNames) {
+      const port = await freePort();
+      databases[name] = `${options.databasePrefix ?? 'ticketing'}-${name}`;
+      const env: NodeJS.ProcessEnv = {
+        ...process.env,
+        JWT_KEY: process.env.JWT_KEY ?? 'local-stack-dev-key-not-for-production',
+        COOKIE_SECURE: process.env.COOKIE_SECURE ?? 'false',
+        LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
+        ...options.env,
+        ...(name === 'payments' ? payments.env : {}),
+        PORT: String(port),
+        MONGO_URL: mongoUrlWithDatabase(mongo.url, databases[name]),
+        NATS_URL: nats.url,
+      };
+      const process_ = new SupervisedProcess({
+        name,
+        command: process.execPath,
+        args: [join(repoRoot, 'services', name, 'dist', 'main.js')],
+        cwd: join(repoRoot, 'services', name),
+        env,
+        log: new PrefixedLog(name, options.logTo),
+        onStart: () => {
+          if (services[name]) writeState();
+        },
+      });
+      services[name] = { port, url: `http://127.0.0.1:${port}`, process: process_ };
+      supervised.push(process_);
+      process_.start();
+    }
+
+    gateway = createGateway([...serviceNames], (name) => services[name as ServiceName]?.url);
+    await new Promise<void>((resolve, reject) => {
+      gateway!.once('error', reject);
+      gateway!.listen(gatewayListenPort, '127.0.0.1', () => resolve());
+    });
+    writeState();
+
+    const waitReady = async (timeoutMs = options.readyTimeoutMs ?? 90_000) => {
+      const deadline = Date.now() + timeoutMs;
+      await Promise.all(serviceNames.map((name) => waitForService(name, services[name].url, deadline)));
+    };
+
+    return {
+      url,
+      natsUrl: nats.url,
+      mongoUrl: mongo.url,
+      nats: nats.handle,
+      databases,
+      services,
+      infra: {
+        nats: nats.description,
+        mongo: mongo.description,
+        payments: (payments as PaymentsBackend).description,
+      },
+      stateFile,
+      waitReady,
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}

@@ -1,0 +1,100 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import type { PrefixedLog } from './log';
+
+/** Options of {@link SupervisedProcess}. */
+export interface SupervisedProcessOptions {
+  /** Name in logs. */
+  name: string;
+  /** Executable. */
+  command: string;
+  /** Arguments. */
+  args: string[];
+  /** Full environment of the child. */
+  env: NodeJS.ProcessEnv;
+  /** Working directory. */
+  cwd?: string;
+  /** Where its output goes. */
+  log: PrefixedLog;
+  /** First restart delay after a crash, in ms (default 500); doubles up to `maxRestartDelayMs`. */
+  restartDelayMs?: number;
+  /** Longest restart delay, in ms (default 15000). */
+  maxRestartDelayMs?: number;
+  /** Time up after which the restart delay resets, in ms (default 30000). */
+  stableAfterMs?: number;
+  /** How long stop() waits after SIGTERM before SIGKILL, in ms (default 10000). */
+  stopTimeoutMs?: number;
+  /** Called with the new pid each time the process (re)starts. */
+  onStart?: (pid: number) => void;
+}
+
+/** A child process that is restarted with back-off whenever it exits without being asked to. */
+export class SupervisedProcess {
+  private child: ChildProcess | undefined;
+  private stopping = false;
+  private failures = 0;
+  private restartTimer: NodeJS.Timeout | undefined;
+  /** How many times it was restarted after a crash. */
+  restarts = 0;
+
+  constructor(private readonly options: SupervisedProcessOptions) {}
+
+  /** The current pid, if running. */
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  /** Starts the process (and keeps it running until stop()). */
+  start(): void {
+    this.stopping = false;
+    this.spawnChild();
+  }
+
+  private spawnChild(): void {
+    const { name, log } = this.options;
+    const startedAt = Date.now();
+    const child = spawn(this.options.command, this.options.args, {
+      env: this.options.env,
+      cwd: this.options.cwd,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.child = child;
+    if (child.stdout) log.follow(child.stdout);
+    if (child.stderr) log.follow(child.stderr);
+    if (child.pid) this.options.onStart?.(child.pid);
+    child.once('exit', (code, signal) => {
+      if (this.child === child) this.child = undefined;
+      if (this.stopping) return;
+      if (Date.now() - startedAt > (this.options.stableAfterMs ?? 30_000)) this.failures = 0;
+      this.failures++;
+      const delay = Math.min(
+        (this.options.restartDelayMs ?? 500) * 2 ** (this.failures - 1),
+        this.options.maxRestartDelayMs ?? 15_000,
+      );
+      log.line(`${name} exited (${signal ?? `code ${code}`}); restarting in ${delay} ms`);
+      this.restartTimer = setTimeout(() => {
+        this.restartTimer = undefined;
+        this.restarts++;
+        this.spawnChild();
+      }, delay);
+    });
+  }
+
+  /** Sends a signal to the running process (fault tests: SIGKILL); the supervisor restarts it. */
+  kill(signal: NodeJS.Signals): void {
+    this.child?.kill(signal);
+  }
+
+  /** Stops for good: SIGTERM (graceful shutdown), SIGKILL after the timeout. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    clearTimeout(this.restartTimer);
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = once(child, 'exit');
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), this.options.stopTimeoutMs ?? 10_000);
+    await exited;
+    clearTimeout(timer);
+  }
+}
