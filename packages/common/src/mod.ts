@@ -43,9 +43,11 @@ export { AggregateExistsError, VersionConflictError } from './store/errors';
 // --- service life cycle ---
 export { runService, startService } from './service/run';
 export type {
+  OutboxSource,
   RunningService,
   ServiceContext,
   ServiceDefinition,
+  ServiceModels,
   StartServiceOptions,
   Worker,
 } from './service/run';

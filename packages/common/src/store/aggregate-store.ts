@@ -79,6 +79,12 @@ export class AggregateStore<T extends object> {
   /** Creates the indexes the relay's queries use. */
   async init(): Promise<void> {
     await this.changes.createIndex({ published: 1, at: 1 });
+    await this.changes.createIndex({ aggregateId: 1, version: 1 });
+  }
+
+  /** The change that created version `version` of an aggregate (what its writer decided, and when), or null. */
+  async getChange(id: string, version: number): Promise<ChangeDocument | null> {
+    return this.changes.findOne({ _id: changeId(id, version) });
   }
 
   /** Reads the head of an aggregate, or null. */
@@ -145,7 +151,7 @@ export class AggregateStore<T extends object> {
    */
   async repairHead(id: string, version: number): Promise<boolean> {
     if (version < 0) return false;
-    const change = await this.changes.findOne({ _id: changeId(id, version) });
+    const change = await this.getChange(id, version);
     if (!change) return false;
     return this.catchUp(change);
   }
@@ -182,7 +188,20 @@ export class AggregateStore<T extends object> {
   }
 
   private async writeHead(id: string, version: number, state: Record<string, unknown>): Promise<void> {
-    await this.model.replaceOne({ _id: id } as never, { ...state, version } as never, { upsert: true });
+    try {
+      // Only over an older head: a repair racing the next writer must not move the head back. MongoDB makes
+      // this exact; FerretDB checks the filter before its write, which still shrinks the window to that gap.
+      await this.model.replaceOne(
+        { _id: id, version: { $lt: version } } as never,
+        { ...state, version } as never,
+        {
+          upsert: true,
+        },
+      );
+    } catch (error) {
+      // The upsert met the head with the same _id: it is at this version or newer already.
+      if (!isDuplicateKey(error)) throw error;
+    }
     // Tell the relay: the change's events can go now (see OutboxRelay's `writes`).
     (this.model.db as Connection).emit(AGGREGATE_WRITE_EVENT);
   }

@@ -1,0 +1,32 @@
+import type { ServiceDefinition } from '@ticketing/common';
+import { type OrdersConfig, ordersConfigSchema } from './config';
+import { ExpirationCompleteListener, PaymentCreatedListener } from './events/order-listeners';
+import { TicketCreatedListener, TicketUpdatedListener } from './events/ticket-listeners';
+import { OrderLifecycle } from './models/lifecycle';
+import { type OrdersModels, ordersModels } from './models/models';
+import { ordersRouter } from './routes/orders';
+
+/** The orders service: orders reserving tickets, the ticket replica, reactions to expiry and payment. */
+export const ordersService: ServiceDefinition<OrdersConfig, OrdersModels> = {
+  name: 'orders',
+  configSchema: ordersConfigSchema,
+  models: ordersModels,
+  listeners: ({ bus, listenerOptions, logger, models }) => {
+    const lifecycle = new OrderLifecycle({ models, logger });
+    return [
+      new TicketCreatedListener(bus, listenerOptions, models.tickets),
+      new TicketUpdatedListener(bus, listenerOptions, models.tickets),
+      new ExpirationCompleteListener(bus, listenerOptions, models.orders, lifecycle),
+      new PaymentCreatedListener(bus, listenerOptions, models.orders, lifecycle),
+    ];
+  },
+  routes: (app, { config, logger, models }) => {
+    app.use(
+      ordersRouter({
+        orders: models.orders,
+        lifecycle: new OrderLifecycle({ models, logger }),
+        expirationSeconds: config.ORDER_EXPIRATION_SECONDS,
+      }),
+    );
+  },
+};

@@ -1,0 +1,382 @@
+import { AggregateExistsError, newEvent } from '@ticketing/common';
+import { eventually, readStream, signTestUser } from '@ticketing/testing';
+import request from 'supertest';
+import { CLAIM_GRACE_MS } from '../models/lifecycle';
+import type { OrderState } from '../models/order';
+import {
+  commitLeftover,
+  eventSequence,
+  type OrdersHarness,
+  objectId,
+  startOrdersHarness,
+} from '../test-support/harness';
+
+let h: OrdersHarness;
+
+beforeAll(async () => {
+  h = await startOrdersHarness({ ORDER_EXPIRATION_SECONDS: '60' });
+});
+
+afterAll(async () => {
+  await h?.stop();
+});
+
+function api() {
+  return request(h.running.app);
+}
+
+async function placeOrder(cookie: string, ticketId: string) {
+  return api().post('/api/orders').set('Cookie', cookie).send({ ticketId });
+}
+
+describe('POST /api/orders', () => {
+  it('reserves a known ticket: 201 with the order, expiry from ORDER_EXPIRATION_SECONDS, order.created v0', async () => {
+    const ticket = await h.seedTicket({ title: 'Opera', price: 42.5 });
+    const buyer = signTestUser();
+    const before = Date.now();
+    const res = await placeOrder(buyer.cookie, ticket.id);
+
+    expect(res.status).toBe(201);
+    expect(res.body).toEqual({
+      id: expect.stringMatching(/^[a-f0-9]{24}$/),
+      userId: buyer.user.id,
+      status: 'created',
+      expiresAt: expect.any(String),
+      version: 0,
+      ticket: { id: ticket.id, title: 'Opera', price: 42.5 },
+    });
+    const expiresAt = Date.parse(res.body.expiresAt);
+    expect(expiresAt).toBeGreaterThanOrEqual(before + 60_000);
+    expect(expiresAt).toBeLessThanOrEqual(Date.now() + 60_000);
+
+    const [created] = await eventually(async () => {
+      const events = await h.orderEvents(res.body.id);
+      expect(events).toHaveLength(1);
+      return events;
+    });
+    expect(created!.subject).toBe('order.created');
+    expect(created!.data).toEqual({
+      id: res.body.id,
+      version: 0,
+      userId: buyer.user.id,
+      status: 'created',
+      expiresAt: res.body.expiresAt,
+      ticket: { id: ticket.id, price: 42.5 },
+    });
+  });
+
+  it('answers bad input with 400 naming ticketId, never 5xx', async () => {
+    const buyer = signTestUser();
+    const badBodies: unknown[] = [
+      {},
+      { ticketId: 'abc' },
+      { ticketId: 123 },
+      { ticketId: null },
+      { ticketId: { $ne: null } },
+      { ticketId: { $gt: '' } },
+      { ticketId: [objectId()] },
+    ];
+    for (const body of badBodies) {
+      const res = await api()
+        .post('/api/orders')
+        .set('Cookie', buyer.cookie)
+        .send(body as object);
+      expect({ body, status: res.status }).toEqual({ body, status: 400 });
+      expect(res.body.errors).toEqual([expect.objectContaining({ field: 'ticketId' })]);
+    }
+    const notAnObject = await api()
+      .post('/api/orders')
+      .set('Cookie', buyer.cookie)
+      .send([{ ticketId: objectId() }]);
+    expect(notAnObject.status).toBe(400);
+
+    const malformed = await api()
+      .post('/api/orders')
+      .set('Cookie', buyer.cookie)
+      .set('Content-Type', 'application/json')
+      .send('{"ticketId": ');
+    expect(malformed.status).toBe(400);
+    expect(malformed.body).toEqual({ errors: [{ message: 'Malformed JSON body' }] });
+  });
+
+  it('answers 404 for a ticket the replica does not know', async () => {
+    const res = await placeOrder(signTestUser().cookie, objectId());
+    expect(res.status).toBe(404);
+    expect(res.body).toEqual({ errors: [{ message: 'Ticket not found' }] });
+  });
+
+  it('answers 401 without a valid token, whatever the body', async () => {
+    const ticket = await h.seedTicket();
+    expect((await api().post('/api/orders').send({ ticketId: ticket.id })).status).toBe(401);
+    expect(
+      (
+        await api()
+          .post('/api/orders')
+          .send({ ticketId: { $ne: null } })
+      ).status,
+    ).toBe(401);
+    const forged = signTestUser({}, { jwtKey: 'another-key-entirely' });
+    expect((await placeOrder(forged.cookie, ticket.id)).status).toBe(401);
+    expect(await h.models.orders.model.countDocuments({ 'ticket.id': ticket.id })).toBe(0);
+  });
+
+  it('lets exactly one of 30 concurrent buyers reserve a ticket; the others get 409', async () => {
+    const ticket = await h.seedTicket();
+    const buyers = Array.from({ length: 30 }, () => signTestUser());
+    const responses = await Promise.all(
+      buyers.map((buyer) =>
+        api().post('/api/orders').set('Authorization', buyer.bearer).send({ ticketId: ticket.id }),
+      ),
+    );
+
+    const statuses = responses.map((res) => res.status);
+    expect(statuses.filter((status) => status === 201)).toHaveLength(1);
+    expect(statuses.filter((status) => status === 409)).toHaveLength(29);
+    const winner = responses.find((res) => res.status === 201)!;
+    const orders = await h.models.orders.model.find({ 'ticket.id': ticket.id }).lean();
+    expect(orders.map((order) => String(order._id))).toEqual([winner.body.id]);
+    // One claim was written, by the winner; the 29 others lost the insert of that version.
+    expect(await h.models.reservations.get(ticket.id)).toMatchObject({ orderId: winner.body.id, version: 0 });
+    expect(await h.models.reservations.changes.countDocuments({ aggregateId: ticket.id })).toBe(1);
+
+    await h.outboxesDrained();
+    const created = (
+      await readStream({ servers: h.natsUrl, stream: 'ORDERS', filter: 'order.created' })
+    ).filter((message) => (message.data as { ticket: { id: string } }).ticket.id === ticket.id);
+    expect(created.map((message) => (message.data as { id: string }).id)).toEqual([winner.body.id]);
+  });
+});
+
+describe('GET /api/orders and /api/orders/:id', () => {
+  it('lists only the signed-in user’s orders, oldest first, with the ticket embedded', async () => {
+    const [first, second, othersTicket] = await Promise.all([
+      h.seedTicket({ title: 'First', price: 10 }),
+      h.seedTicket({ title: 'Second', price: 12.25 }),
+      h.seedTicket(),
+    ]);
+    const buyer = signTestUser();
+    const a = await placeOrder(buyer.cookie, first.id);
+    const b = await placeOrder(buyer.cookie, second.id);
+    expect((await placeOrder(signTestUser().cookie, othersTicket.id)).status).toBe(201);
+
+    const res = await api().get('/api/orders').set('Authorization', buyer.bearer);
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual([a.body, b.body]);
+    expect(res.body.map((order: { ticket: unknown }) => order.ticket)).toEqual([
+      { id: first.id, title: 'First', price: 10 },
+      { id: second.id, title: 'Second', price: 12.25 },
+    ]);
+    expect((await api().get('/api/orders')).status).toBe(401);
+  });
+
+  it('shows my order (200), refuses someone else’s (403), and answers 404 for unknown or malformed ids', async () => {
+    const ticket = await h.seedTicket();
+    const owner = signTestUser();
+    const placed = await placeOrder(owner.cookie, ticket.id);
+
+    const mine = await api().get(`/api/orders/${placed.body.id}`).set('Cookie', owner.cookie);
+    expect(mine.status).toBe(200);
+    expect(mine.body).toEqual(placed.body);
+    const others = await api().get(`/api/orders/${placed.body.id}`).set('Cookie', signTestUser().cookie);
+    expect(others.status).toBe(403);
+    expect((await api().get(`/api/orders/${objectId()}`).set('Cookie', owner.cookie)).status).toBe(404);
+    for (const malformed of ['abc', 'zzzzzzzzzzzzzzzzzzzzzzzz', `${placed.body.id}0`]) {
+      expect((await api().get(`/api/orders/${malformed}`).set('Cookie', owner.cookie)).status).toBe(404);
+    }
+    expect((await api().get(`/api/orders/${placed.body.id}`)).status).toBe(401);
+  });
+});
+
+describe('DELETE /api/orders/:id', () => {
+  it('cancels (204, order.cancelled v1), frees the ticket, and a second DELETE is 204 with no second event', async () => {
+    const ticket = await h.seedTicket();
+    const owner = signTestUser();
+    const placed = await placeOrder(owner.cookie, ticket.id);
+    expect((await placeOrder(signTestUser().cookie, ticket.id)).status).toBe(409);
+
+    expect((await api().delete(`/api/orders/${placed.body.id}`).set('Cookie', owner.cookie)).status).toBe(
+      204,
+    );
+    // Released by the cancellation itself, not left for the next buyer to clean up.
+    expect(await h.models.reservations.get(ticket.id)).toMatchObject({ orderId: null, version: 1 });
+    const shown = await api().get(`/api/orders/${placed.body.id}`).set('Cookie', owner.cookie);
+    expect(shown.body).toMatchObject({ status: 'cancelled', version: 1 });
+    expect((await api().delete(`/api/orders/${placed.body.id}`).set('Cookie', owner.cookie)).status).toBe(
+      204,
+    );
+
+    const again = await placeOrder(signTestUser().cookie, ticket.id);
+    expect(again.status).toBe(201);
+    await h.outboxesDrained();
+    expect(eventSequence(await h.orderEvents(placed.body.id))).toEqual([
+      ['order.created', 0],
+      ['order.cancelled', 1],
+    ]);
+    expect((await h.orderEvents(placed.body.id))[1]!.data).toEqual({
+      id: placed.body.id,
+      version: 1,
+      ticket: { id: ticket.id },
+    });
+  });
+
+  it('refuses someone else’s order (403), unknown or malformed ids (404), no token (401), a completed order (409)', async () => {
+    const ticket = await h.seedTicket();
+    const owner = signTestUser();
+    const placed = await placeOrder(owner.cookie, ticket.id);
+    const url = `/api/orders/${placed.body.id}`;
+
+    expect((await api().delete(url).set('Cookie', signTestUser().cookie)).status).toBe(403);
+    expect((await api().delete(`/api/orders/${objectId()}`).set('Cookie', owner.cookie)).status).toBe(404);
+    expect((await api().delete('/api/orders/not-an-id').set('Cookie', owner.cookie)).status).toBe(404);
+    expect((await api().delete(url)).status).toBe(401);
+    expect((await api().get(url).set('Cookie', owner.cookie)).body.status).toBe('created');
+
+    await h.running.context.bus.publish('payment.created', {
+      id: objectId(),
+      version: 0,
+      orderId: placed.body.id,
+      chargeId: 'ch_test',
+    });
+    await eventually(async () => {
+      expect((await api().get(url).set('Cookie', owner.cookie)).body.status).toBe('complete');
+    });
+    const refused = await api().delete(url).set('Cookie', owner.cookie);
+    expect(refused.status).toBe(409);
+    expect((await api().get(url).set('Cookie', owner.cookie)).body).toMatchObject({
+      status: 'complete',
+      version: 1,
+    });
+  });
+
+  it('settles a DELETE racing a payment one way only: one v1 event, matching status and answer', async () => {
+    const ticket = await h.seedTicket();
+    const owner = signTestUser();
+    const placed = await placeOrder(owner.cookie, ticket.id);
+    await h.outboxesDrained();
+
+    const [deleted] = await Promise.all([
+      api().delete(`/api/orders/${placed.body.id}`).set('Cookie', owner.cookie),
+      h.running.context.bus.publish('payment.created', {
+        id: objectId(),
+        version: 0,
+        orderId: placed.body.id,
+        chargeId: 'ch_race',
+      }),
+    ]);
+    await eventually(async () => {
+      expect(await h.models.orders.model.countDocuments({ _id: placed.body.id, version: 1 })).toBe(1);
+    });
+    await h.outboxesDrained();
+    // The payment may still be in the listener; its ack means it has had its say.
+    const info = await h.running.context.bus.jsm.streams.info('PAYMENTS');
+    await h.handled('payment.created', info.state.last_seq);
+    await h.outboxesDrained();
+
+    const order = await h.models.orders.get(placed.body.id);
+    const events = eventSequence(await h.orderEvents(placed.body.id));
+    if (deleted.status === 204) {
+      expect(order!.status).toBe('cancelled');
+      expect(events).toEqual([
+        ['order.created', 0],
+        ['order.cancelled', 1],
+      ]);
+    } else {
+      expect(deleted.status).toBe(409);
+      expect(order!.status).toBe('complete');
+      expect(events).toEqual([
+        ['order.created', 0],
+        ['order.completed', 1],
+      ]);
+    }
+  });
+});
+
+describe('crash windows heal', () => {
+  /** The order's state with a final status, as its version 1 holds it. */
+  async function cancelledState(orderId: string): Promise<OrderState> {
+    const order = (await h.models.orders.get(orderId))!;
+    return { userId: order.userId, status: 'cancelled', expiresAt: order.expiresAt, ticket: order.ticket };
+  }
+
+  function cancelledEvent(orderId: string, ticketId: string) {
+    return newEvent('order.cancelled', { id: orderId, version: 1, ticket: { id: ticketId } });
+  }
+
+  it('takes over a claim whose placement died, once it is older than the grace period, and voids that order id', async () => {
+    const ticket = await h.seedTicket();
+    const deadOrderId = objectId();
+    // The state a placement leaves when it dies between its claim and its order.
+    await commitLeftover(
+      h.models.reservations,
+      ticket.id,
+      0,
+      { orderId: deadOrderId },
+      { ageMs: CLAIM_GRACE_MS + 1000, head: true },
+    );
+
+    const res = await placeOrder(signTestUser().cookie, ticket.id);
+    expect(res.status).toBe(201);
+    expect(await h.models.reservations.get(ticket.id)).toMatchObject({ orderId: res.body.id, version: 1 });
+    // Had it only been slow, its order now fails instead of making a second holder.
+    await expect(
+      h.models.orders.create(deadOrderId, {
+        userId: objectId(),
+        status: 'created',
+        expiresAt: new Date(),
+        ticket: { id: ticket.id, title: 'x', price: 1 },
+      }),
+    ).rejects.toBeInstanceOf(AggregateExistsError);
+    const owner = signTestUser();
+    expect((await api().get(`/api/orders/${deadOrderId}`).set('Cookie', owner.cookie)).status).toBe(404);
+    expect((await api().get('/api/orders').set('Cookie', owner.cookie)).body).toEqual([]);
+    expect((await placeOrder(signTestUser().cookie, ticket.id)).status).toBe(409);
+  });
+
+  it('keeps honouring a fresh claim whose order is not written yet (a placement in progress)', async () => {
+    const ticket = await h.seedTicket();
+    const placingOrderId = objectId();
+    await h.models.reservations.create(ticket.id, { orderId: placingOrderId });
+    expect((await placeOrder(signTestUser().cookie, ticket.id)).status).toBe(409);
+    // Its order id is left alone: the placement in progress can still complete.
+    expect(await h.models.orders.changes.countDocuments({ aggregateId: placingOrderId })).toBe(0);
+  });
+
+  it('finishes a cancellation that died between its version 1 and the order’s head while NATS was out of reach', async () => {
+    const ticket = await h.seedTicket();
+    const placed = await placeOrder(signTestUser().cookie, ticket.id);
+    await h.outboxesDrained();
+    // A relay that cannot reach NATS publishes nothing and so rolls no head forward: only the buyer can heal.
+    await h.running.context.relay.stop();
+    try {
+      await commitLeftover(h.models.orders, placed.body.id, 1, await cancelledState(placed.body.id), {
+        ageMs: 10_000,
+        head: false,
+        events: [cancelledEvent(placed.body.id, ticket.id)],
+      });
+      expect(await h.models.orders.get(placed.body.id)).toMatchObject({ status: 'created', version: 0 });
+
+      expect((await placeOrder(signTestUser().cookie, ticket.id)).status).toBe(201);
+      expect(await h.models.orders.get(placed.body.id)).toMatchObject({ status: 'cancelled', version: 1 });
+    } finally {
+      h.running.context.relay.start();
+    }
+    await h.outboxesDrained();
+    expect(eventSequence(await h.orderEvents(placed.body.id))).toEqual([
+      ['order.created', 0],
+      ['order.cancelled', 1],
+    ]);
+  });
+
+  it('frees a ticket whose cancelled order died before releasing it', async () => {
+    const ticket = await h.seedTicket();
+    const placed = await placeOrder(signTestUser().cookie, ticket.id);
+    // The state a cancellation leaves when it dies after writing the order, before the release.
+    const order = (await h.models.orders.get(placed.body.id))!;
+    await h.models.orders.update(order, { status: 'cancelled' }, [cancelledEvent(placed.body.id, ticket.id)]);
+    expect(await h.models.reservations.get(ticket.id)).toMatchObject({ orderId: placed.body.id });
+
+    const next = await placeOrder(signTestUser().cookie, ticket.id);
+    expect(next.status).toBe(201);
+    expect(await h.models.reservations.get(ticket.id)).toMatchObject({ orderId: next.body.id, version: 1 });
+  });
+});
