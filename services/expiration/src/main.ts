@@ -1,0 +1,4 @@
+import { runService } from '@ticketing/common';
+import { expirationService } from './app';
+
+runService(expirationService);

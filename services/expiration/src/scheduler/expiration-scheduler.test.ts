@@ -1,0 +1,189 @@
+import { durableName, type EventData, type RunningService, startService } from '@ticketing/common';
+import {
+  collectStream,
+  eventually,
+  type MongoHandle,
+  type NatsServerHandle,
+  readStream,
+  startMongo,
+  startNats,
+} from '@ticketing/testing';
+import request from 'supertest';
+import { expirationService, schedulerOf } from '../app';
+import type { ExpirationConfig } from '../config';
+import type { ExpirationModels } from '../models/expiration';
+import { expirationEnv, orderCreated, sleep } from '../test-support/fixtures';
+
+type Running = RunningService<ExpirationConfig, ExpirationModels>;
+
+let nats: NatsServerHandle;
+let mongo: MongoHandle;
+const instances = new Set<Running>();
+
+beforeAll(async () => {
+  [nats, mongo] = await Promise.all([startNats(), startMongo()]);
+});
+
+afterAll(async () => {
+  await Promise.all([...instances].map((instance) => instance.stop()));
+  await mongo?.stop();
+  await nats?.close();
+});
+
+/** Starts an instance; a long poll by default, so only the nearest-job timer can fire on time. */
+async function start(pollMs = 60_000): Promise<Running> {
+  const running = await startService(expirationService, {
+    env: expirationEnv(nats, mongo, { EXPIRATION_POLL_MS: String(pollMs) }),
+    listen: false,
+  });
+  instances.add(running);
+  return running;
+}
+
+async function stop(running: Running): Promise<void> {
+  instances.delete(running);
+  await running.stop();
+}
+
+/** `expiration.complete` events on the stream for these orders, in stream order. */
+async function completions(orderIds: string[]) {
+  const wanted = new Set(orderIds);
+  const messages = await readStream({
+    servers: nats.url,
+    stream: 'EXPIRATION',
+    filter: 'expiration.complete',
+  });
+  return messages.filter((m) => wanted.has((m.data as EventData<'expiration.complete'>).orderId));
+}
+
+/** Publishes `order.created` for each time and waits until every job is scheduled. */
+async function schedule(running: Running, times: Date[]) {
+  const orders = times.map((expiresAt) => orderCreated(expiresAt));
+  for (const order of orders) await running.context.bus.publish('order.created', order);
+  await eventually(async () =>
+    expect(
+      await running.context.models.expirations.model.countDocuments({
+        _id: { $in: orders.map((o) => o.id) },
+      }),
+    ).toBe(orders.length),
+  );
+  return orders;
+}
+
+it('schedules one expiration per order, however often order.created arrives', async () => {
+  const running = await start();
+  const order = orderCreated(new Date(Date.now() + 3_600_000));
+  await running.context.bus.publish('order.created', order);
+  const repeat = await running.context.bus.publish('order.created', order); // a new message, same order
+
+  await eventually(async () => {
+    const info = await running.context.bus.jsm.consumers.info(
+      'ORDERS',
+      durableName('expiration', 'order.created'),
+    );
+    expect(info.ack_floor.stream_seq).toBeGreaterThanOrEqual(repeat.seq);
+  });
+  expect(await running.context.models.expirations.get(order.id)).toMatchObject({
+    orderId: order.id,
+    expiresAt: new Date(order.expiresAt),
+    status: 'scheduled',
+    version: 0,
+  });
+  expect(await running.context.models.expirations.changes.countDocuments({ aggregateId: order.id })).toBe(1);
+  await stop(running);
+});
+
+it('publishes expiration.complete {orderId, version 0} at expiresAt, on a timer (the poll is a minute)', async () => {
+  const running = await start();
+  const collector = await collectStream({
+    servers: nats.url,
+    stream: 'EXPIRATION',
+    filter: 'expiration.complete',
+    deliverFrom: 'new',
+  });
+  try {
+    const expiresAt = new Date(Date.now() + 1500);
+    const [order] = await schedule(running, [expiresAt]);
+
+    const [message] = await collector.waitFor(1, 5000);
+    expect(message!.data).toEqual({ orderId: order!.id, version: 0 });
+    expect(message!.time.getTime()).toBeGreaterThanOrEqual(expiresAt.getTime());
+    expect(message!.time.getTime()).toBeLessThan(expiresAt.getTime() + 1000);
+    expect(await running.context.models.expirations.get(order!.id)).toMatchObject({
+      status: 'fired',
+      version: 1,
+    });
+  } finally {
+    await collector.close();
+    await stop(running);
+  }
+});
+
+it('fires at once for an order whose time has already passed', async () => {
+  const running = await start();
+  const [order] = await schedule(running, [new Date(Date.now() - 5000)]);
+  await eventually(async () => expect(await completions([order!.id])).toHaveLength(1), { timeoutMs: 3000 });
+  await stop(running);
+});
+
+it('loses nothing across a restart: a job that came due while the service was down fires right after start', async () => {
+  const first = await start();
+  const expiresAt = new Date(Date.now() + 1200);
+  const [order] = await schedule(first, [expiresAt]);
+  await stop(first);
+
+  await sleep(Math.max(0, expiresAt.getTime() - Date.now()) + 300);
+  expect(await completions([order!.id])).toHaveLength(0);
+
+  const second = await start();
+  await eventually(async () => expect(await completions([order!.id])).toHaveLength(1), { timeoutMs: 3000 });
+  expect(schedulerOf(second.context).fired).toBe(1);
+  await stop(second);
+});
+
+it('fires each order exactly once when two instances share the jobs', async () => {
+  // Ten jobs come due while no scheduler runs, so both instances find all of them in their first pass.
+  const seeder = await start();
+  const dueWhileDown = await schedule(
+    seeder,
+    Array.from({ length: 10 }, () => new Date(Date.now() + 1000)),
+  );
+  await stop(seeder);
+  await sleep(1300);
+
+  const [a, b] = await Promise.all([start(25), start(25)]);
+  // Ten more come due while both poll every 25 ms.
+  const dueWhileUp = await schedule(
+    a,
+    Array.from({ length: 10 }, (_, i) => new Date(Date.now() + 200 + 50 * i)),
+  );
+  const ids = [...dueWhileDown, ...dueWhileUp].map((order) => order.id);
+
+  await eventually(async () => expect((await completions(ids)).length).toBeGreaterThanOrEqual(20), {
+    timeoutMs: 5000,
+  });
+  await sleep(500); // time for a double fire to show up, if there were one
+  const messages = await completions(ids);
+  expect(messages).toHaveLength(20);
+  expect(new Set(messages.map((m) => (m.data as EventData<'expiration.complete'>).orderId))).toEqual(
+    new Set(ids),
+  );
+  expect(messages.every((m) => (m.data as EventData<'expiration.complete'>).version === 0)).toBe(true);
+  const [schedulerA, schedulerB] = [schedulerOf(a.context), schedulerOf(b.context)];
+  expect(schedulerA.fired + schedulerB.fired).toBe(20);
+  const changes = await a.context.models.expirations.changes.countDocuments({ aggregateId: { $in: ids } });
+  expect(changes).toBe(40); // version 0 (scheduled) and version 1 (fired) of each, nothing more
+
+  await Promise.all([stop(a), stop(b)]);
+});
+
+it('serves health, readiness and metrics', async () => {
+  const running = await start();
+  expect((await request(running.app).get('/healthz')).status).toBe(200);
+  expect((await request(running.app).get('/readyz')).status).toBe(200);
+  const metrics = await request(running.app).get('/metrics');
+  expect(metrics.status).toBe(200);
+  expect(metrics.text).toContain('outbox_published_total');
+  expect((await request(running.app).get('/api/anything')).status).toBe(404);
+  await stop(running);
+});

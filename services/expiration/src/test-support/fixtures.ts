@@ -1,0 +1,37 @@
+import { randomBytes } from 'node:crypto';
+import type { Env, EventData } from '@ticketing/common';
+import type { MongoHandle, NatsServerHandle } from '@ticketing/testing';
+
+/** A fresh 24-hex id, as Mongo would make. */
+export function objectId(): string {
+  return randomBytes(12).toString('hex');
+}
+
+/** The environment of an expiration instance on these servers. */
+export function expirationEnv(nats: NatsServerHandle, mongo: MongoHandle, overrides: Env = {}): Env {
+  return {
+    NATS_URL: nats.url,
+    MONGO_URL: mongo.url,
+    JWT_KEY: 'test-jwt-key',
+    COOKIE_SECURE: 'false',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    ...overrides,
+  };
+}
+
+/** A valid `order.created` payload expiring at `expiresAt`. */
+export function orderCreated(expiresAt: Date): EventData<'order.created'> {
+  return {
+    id: objectId(),
+    version: 0,
+    userId: objectId(),
+    status: 'created',
+    expiresAt: expiresAt.toISOString(),
+    ticket: { id: objectId(), price: 20 },
+  };
+}
+
+/** Resolves after `ms` milliseconds. */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,4 @@
+import { runService } from '@ticketing/common';
+import { paymentsService } from './app';
+
+runService(paymentsService);

@@ -1,0 +1,66 @@
+import { randomBytes } from 'node:crypto';
+import type { Bus, Env, EventData } from '@ticketing/common';
+import type { MongoHandle, NatsServerHandle } from '@ticketing/testing';
+
+/**
+ * stripe-mock's address from `STRIPE_MOCK_URL` (CI's .ci/run starts it). Throws when unset: the payments suite
+ * must fail loudly rather than skip the checks that matter most.
+ */
+export function stripeMockUrl(): string {
+  const url = process.env.STRIPE_MOCK_URL;
+  if (!url) {
+    throw new Error(
+      'STRIPE_MOCK_URL is not set: the payments tests need a running stripe-mock. Start one with ' +
+        '`~/.cache/ticketing-tools/bin/stripe-mock -http-addr 127.0.0.1:12111 &` and ' +
+        'export STRIPE_MOCK_URL=http://127.0.0.1:12111 (CI sets it in .ci/run).',
+    );
+  }
+  return url;
+}
+
+/** A fresh 24-hex id, as Mongo would make. */
+export function objectId(): string {
+  return randomBytes(12).toString('hex');
+}
+
+/** The environment of a payments instance on these servers, charging through stripe-mock unless overridden. */
+export function paymentsEnv(nats: NatsServerHandle, mongo: MongoHandle, overrides: Env = {}): Env {
+  return {
+    NATS_URL: nats.url,
+    MONGO_URL: mongo.url,
+    JWT_KEY: 'test-jwt-key',
+    COOKIE_SECURE: 'false',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    STRIPE_SECRET_KEY: 'sk_test_ticketing',
+    STRIPE_API_URL: stripeMockUrl(),
+    STRIPE_MAX_NETWORK_RETRIES: '0',
+    ...overrides,
+  };
+}
+
+/** Listener tuning for tests: held-back and failed events come back within tens of milliseconds. */
+export const fastListeners = { retryDelayMs: 50, maxRetryDelayMs: 400 };
+
+/** A valid `order.created` payload for `userId`. */
+export function orderCreated(
+  overrides: Partial<EventData<'order.created'>> = {},
+): EventData<'order.created'> {
+  return {
+    id: objectId(),
+    version: 0,
+    userId: objectId(),
+    status: 'created',
+    expiresAt: new Date(Date.now() + 15 * 60_000).toISOString(),
+    ticket: { id: objectId(), price: 20 },
+    ...overrides,
+  };
+}
+
+/** Resolves once the durable consumer acknowledged everything up to stream sequence `seq`. */
+export async function acknowledgedThrough(bus: Bus, stream: string, durable: string, seq: number) {
+  const info = await bus.jsm.consumers.info(stream, durable);
+  if (info.ack_floor.stream_seq < seq) {
+    throw new Error(`${durable} acknowledged through ${info.ack_floor.stream_seq}, waiting for ${seq}`);
+  }
+  return info;
+}
