@@ -68,7 +68,7 @@ export class AggregateStore<T extends object> {
 
   constructor(
     /** The head documents (what queries read); `version` must be in its schema. */
-    readonly model: Model<T & { version: number }>,
+    readonly model: Model<T & { version: number; _id?: unknown }>,
     options: AggregateStoreOptions = {},
   ) {
     const connection = model.db as Connection;
