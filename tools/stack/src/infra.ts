@@ -22,7 +22,7 @@ export async function startStackNats(data: string): Promise<Infra & { handle?: N
     return { url: process.env.NATS_URL, description: 'NATS_URL', stop: async () => undefined };
   }
   const port = await freePort(Number(process.env.NATS_PORT ?? 4222));
-  const handle = await startNats({ own: true, port, storeDir: join(data, 'nats') });
+  const handle = await startNats({ own: true, port, storeDir: join(data, 'nats'), detached: true });
   return {
     url: handle.url,
     handle,
@@ -42,6 +42,8 @@ export async function startStackMongo(data: string, log: PrefixedLog): Promise<I
   let memoryServerError: unknown;
   try {
     const { MongoMemoryServer } = await import('mongodb-memory-server-core');
+    // Offline, the download of mongod fails: one attempt is enough to know.
+    process.env.MONGOMS_MAX_RETRIES ??= '1';
     const dbPath = join(data, 'mongo');
     mkdirSync(dbPath, { recursive: true });
     const server = await MongoMemoryServer.create({ instance: { dbPath, storageEngine: 'wiredTiger' } });
@@ -78,7 +80,7 @@ export async function startStackMongo(data: string, log: PrefixedLog): Promise<I
       `--state-dir=${join(dir, 'state')}`,
       '--debug-addr=-',
       '--telemetry=disable',
-      '--log-level=warn',
+      '--log-level=error',
     ],
     env: process.env,
     log,
@@ -100,7 +102,7 @@ export interface PaymentsBackend extends Infra {
 
 /** stripe-mock (`STRIPE_MOCK_URL`, or the binary from the tools cache/PATH), else the sandbox gateway. */
 export async function startPaymentsBackend(log: PrefixedLog): Promise<PaymentsBackend> {
-  const key = process.env.STRIPE_SECRET_KEY ?? 'sk_test_local_stack';
+  const key = process.env.STRIPE_SECRET_KEY ?? 'sk_test_localstack';
   if (process.env.STRIPE_API_URL) {
     return {
       url: process.env.STRIPE_API_URL,
@@ -120,10 +122,12 @@ export async function startPaymentsBackend(log: PrefixedLog): Promise<PaymentsBa
   const binary = findTool('stripe-mock');
   if (binary) {
     const port = await freePort();
+    // stripe-mock also serves HTTPS (default :12112 on every interface) unless told where: keep it local and free.
+    const httpsPort = await freePort();
     const mock = new SupervisedProcess({
       name: 'stripe-mock',
       command: binary,
-      args: ['-http-addr', `127.0.0.1:${port}`],
+      args: ['-http-addr', `127.0.0.1:${port}`, '-https-addr', `127.0.0.1:${httpsPort}`],
       env: process.env,
       log,
     });

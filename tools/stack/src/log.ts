@@ -51,6 +51,17 @@ export function formatLine(line: string): string {
   }
   const time = typeof entry.time === 'number' ? new Date(entry.time).toISOString().slice(11, 23) : '';
   const level = LEVELS[entry.level as number] ?? String(entry.level ?? '');
+  const req = entry.req as { method?: string; url?: string } | undefined;
+  const res = entry.res as { statusCode?: number } | undefined;
+  if (req && res) {
+    // Request logs: one short line, the request id to find the service's full JSON line if needed.
+    const took = typeof entry.responseTime === 'number' ? ` ${entry.responseTime}ms` : '';
+    const err = entry.err as { message?: string } | undefined;
+    const why = res.statusCode && res.statusCode >= 500 && err?.message ? ` (${err.message})` : '';
+    return `${time} ${level.padEnd(5)} ${req.method} ${req.url} → ${res.statusCode}${took}${why} requestId=${String(entry.requestId ?? '')}`;
+  }
+  const err = entry.err as { message?: string } | undefined;
+  if (err && typeof err === 'object') entry.err = err.message;
   const extras = Object.entries(entry)
     .filter(([key]) => !HIDDEN_KEYS.has(key))
     .map(([key, value]) => `${key}=${typeof value === 'object' ? JSON.stringify(value) : String(value)}`)

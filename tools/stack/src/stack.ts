@@ -99,9 +99,11 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   let gateway: Server | undefined;
 
   const stop = async () => {
+    // First, before any await: on Ctrl-C the services get SIGINT too, and one that exits must not be restarted.
+    const services = Promise.all(supervised.map((process) => process.stop()));
     if (gateway) await new Promise<void>((resolve) => gateway!.close(() => resolve()));
     gateway?.closeAllConnections();
-    await Promise.all(supervised.map((process) => process.stop()));
+    await services;
     for (const infra of started.reverse()) await infra.stop();
     rmSync(join(data, 'stack.json'), { force: true });
   };

@@ -28,7 +28,16 @@ export interface SupervisedProcessOptions {
   onStart?: (pid: number) => void;
 }
 
-/** A child process that is restarted with back-off whenever it exits without being asked to. */
+const running = new Set<ChildProcess>();
+// Last resort when the stack itself ends abruptly: no child is left holding its port.
+process.once('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
+/**
+ * A child process that is restarted with back-off whenever it exits without being asked to. It runs in its own
+ * process group, so a Ctrl-C reaches only the supervisor, which then stops everything in order.
+ */
 export class SupervisedProcess {
   private child: ChildProcess | undefined;
   private stopping = false;
@@ -57,12 +66,15 @@ export class SupervisedProcess {
       env: this.options.env,
       cwd: this.options.cwd,
       stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
     });
     this.child = child;
+    running.add(child);
     if (child.stdout) log.follow(child.stdout);
     if (child.stderr) log.follow(child.stderr);
     if (child.pid) this.options.onStart?.(child.pid);
     child.once('exit', (code, signal) => {
+      running.delete(child);
       if (this.child === child) this.child = undefined;
       if (this.stopping) return;
       if (Date.now() - startedAt > (this.options.stableAfterMs ?? 30_000)) this.failures = 0;

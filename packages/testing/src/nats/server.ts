@@ -38,6 +38,8 @@ export interface StartNatsOptions {
   args?: string[];
   /** JetStream store directory to use and keep (created if missing); default a temporary one removed by close(). */
   storeDir?: string;
+  /** Run the server in its own process group, so a Ctrl-C to the terminal does not stop it before its clients. */
+  detached?: boolean;
   /** How long to wait for the server to accept clients with JetStream ready; default 30000 ms. */
   startTimeoutMs?: number;
   /** How long stop() waits after SIGTERM before SIGKILL; default 5000 ms. */
@@ -70,6 +72,7 @@ export async function startNats(options: StartNatsOptions = {}): Promise<NatsSer
     binary,
     storeDir,
     ownsStore,
+    options.detached ?? false,
     options.args ?? [],
     startTimeoutMs,
     options.stopTimeoutMs ?? 5_000,
@@ -124,6 +127,7 @@ class OwnedNatsServer implements NatsServerHandle {
     private readonly binary: string,
     readonly storeDir: string,
     private readonly ownsStore: boolean,
+    private readonly detached: boolean,
     private readonly extraArgs: string[],
     private readonly startTimeoutMs: number,
     private readonly stopTimeoutMs: number,
@@ -134,7 +138,7 @@ class OwnedNatsServer implements NatsServerHandle {
   async launch(port: number): Promise<void> {
     const deadline = Date.now() + this.startTimeoutMs;
     const args = ['-js', '-sd', this.storeDir, '-a', '127.0.0.1', '-p', String(port), ...this.extraArgs];
-    const child = spawn(this.binary, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(this.binary, args, { stdio: ['ignore', 'ignore', 'pipe'], detached: this.detached });
     this.child = child;
     this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
 
