@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mongoUrlWithDatabase } from '@ticketing/testing';
 import { MongoClient } from 'mongodb';
+import type { ApiClient } from '../client';
 import { type Stack, serviceNames, startStack } from '../stack';
 
 /** A stack for one e2e test file: own data dir and databases, merged log in a file (printed on failure). */
@@ -56,3 +57,60 @@ export async function startTestStack(env: Record<string, string> = {}): Promise<
 // e2e tests keep importing them from here.
 export type { Answer, PollOptions } from '../client';
 export { ApiClient, listTicket, orderTicket, payOrder, waitForOrderStatus } from '../client';
+
+/** True for answers that mean "the service is (re)starting or unreachable: try again". */
+function transient(status: number): boolean {
+  return status === 502 || status === 503;
+}
+
+async function retrying<T>(
+  what: string,
+  attempt: () => Promise<T | undefined>,
+  timeoutMs = 60_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const result = await attempt();
+      if (result !== undefined) return result;
+    } catch (error) {
+      last = error; // connection reset while a process died: try again
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(`${what} did not succeed within ${timeoutMs} ms (${String(last ?? 'kept failing')})`);
+}
+
+/**
+ * Orders and pays one ticket like a careful client during faults: retries while a service is unreachable, and
+ * after an ambiguous failure (the order may have been placed before the answer was lost) finds its own order
+ * instead of placing another. Resolves with the order id once the payment was accepted.
+ */
+export async function resilientPurchase(buyer: ApiClient, ticketId: string): Promise<string> {
+  const orderId = await retrying('order', async () => {
+    const placed = await buyer.request<{ id: string }>('POST', '/api/orders', { ticketId });
+    if (placed.status === 201) return placed.body.id;
+    if (placed.status === 404 || transient(placed.status)) return undefined; // replica not there yet / restarting
+    const mine = await buyer.request<Array<{ id: string; status: string; ticket: { id: string } }>>(
+      'GET',
+      '/api/orders',
+    );
+    if (mine.status !== 200) return undefined;
+    const existing = mine.body.find((order) => order.ticket.id === ticketId && order.status !== 'cancelled');
+    if (existing) return existing.id;
+    throw new Error(`order for ${ticketId}: ${placed.status} ${JSON.stringify(placed.body)}`);
+  });
+  await retrying('payment', async () => {
+    const paid = await buyer.request('POST', '/api/payments', { orderId, token: 'tok_visa' });
+    if (paid.status === 201) return true;
+    if (paid.status === 404 || transient(paid.status)) return undefined;
+    if (paid.status === 409) {
+      const order = await buyer.request<{ status: string }>('GET', `/api/orders/${orderId}`);
+      if (order.body.status === 'complete') return true; // our earlier attempt went through
+      return undefined; // a payment in progress (maybe of a request whose answer was lost)
+    }
+    throw new Error(`payment for ${orderId}: ${paid.status} ${JSON.stringify(paid.body)}`);
+  });
+  return orderId;
+}

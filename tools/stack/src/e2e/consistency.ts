@@ -1,0 +1,118 @@
+import { readStream } from '@ticketing/testing';
+import type { TestStack } from './support';
+
+interface TicketHead {
+  _id: unknown;
+  orderId?: string | null;
+  sold?: boolean;
+}
+interface OrderHead {
+  _id: unknown;
+  status: 'created' | 'cancelled' | 'complete';
+  ticket: { id: string };
+}
+interface PaymentHead {
+  _id: unknown;
+  orderId: string;
+  status?: string;
+}
+
+/** What every service's own database says, read directly. */
+export async function snapshot(test: TestStack) {
+  const [tickets, orders, reservations, payments, paymentOrders] = await Promise.all([
+    test.db('tickets').collection<TicketHead>('tickets').find({}).toArray(),
+    test.db('orders').collection<OrderHead>('orders').find({}).toArray(),
+    test.db('orders').collection<{ _id: unknown; orderId: string | null }>('reservations').find({}).toArray(),
+    test.db('payments').collection<PaymentHead>('payments').find({}).toArray(),
+    test.db('payments').collection<{ _id: unknown; status: string }>('orders').find({}).toArray(),
+  ]);
+  return { tickets, orders, reservations, payments, paymentOrders };
+}
+
+/** Version sequences of each aggregate on a stream, by subject prefix: they must be 0, 1, 2… without gaps. */
+async function versionGaps(natsUrl: string, stream: string, idField: 'id' | 'orderId'): Promise<string[]> {
+  const messages = await readStream({ servers: natsUrl, stream });
+  const versions = new Map<string, number[]>();
+  for (const message of messages) {
+    const data = message.data as Record<string, unknown>;
+    const id = String(data[idField]);
+    versions.set(id, [...(versions.get(id) ?? []), Number(data.version)]);
+  }
+  const problems: string[] = [];
+  for (const [id, list] of versions) {
+    const expected = list.map((_, index) => index);
+    if (JSON.stringify(list) !== JSON.stringify(expected))
+      problems.push(`${stream} ${id} has versions ${list.join(',')}`);
+  }
+  return problems;
+}
+
+/**
+ * Cross-service invariants once the system is quiet: every complete order is paid and owns its sold ticket;
+ * no cancelled order holds a ticket or an unrefunded payment; no ticket is held by two live orders; every
+ * payment belongs to a complete order (or was refunded); the replicas agree with their owners; every stream
+ * carries each aggregate's versions 0, 1, 2… once. Returns the violations (empty when consistent).
+ */
+export async function consistencyViolations(test: TestStack): Promise<string[]> {
+  const { tickets, orders, reservations, payments, paymentOrders } = await snapshot(test);
+  const problems: string[] = [];
+  const ticketById = new Map(tickets.map((t) => [String(t._id), t]));
+  const reservationByTicket = new Map(reservations.map((r) => [String(r._id), r]));
+  const paymentByOrder = new Map(payments.map((p) => [p.orderId, p]));
+  const paymentReplica = new Map(paymentOrders.map((o) => [String(o._id), o]));
+  const liveByTicket = new Map<string, string[]>();
+
+  for (const order of orders) {
+    const id = String(order._id);
+    const ticket = ticketById.get(order.ticket.id);
+    const reservation = reservationByTicket.get(order.ticket.id);
+    const payment = paymentByOrder.get(id);
+    const refunded = payment?.status === 'refunded';
+    if (order.status !== 'cancelled')
+      liveByTicket.set(order.ticket.id, [...(liveByTicket.get(order.ticket.id) ?? []), id]);
+    if (
+      paymentReplica.get(id)?.status !== order.status &&
+      !(order.status === 'cancelled' && !paymentReplica.has(id))
+    ) {
+      problems.push(
+        `order ${id} is ${order.status} but payments' replica says ${paymentReplica.get(id)?.status ?? 'nothing'}`,
+      );
+    }
+    if (order.status === 'complete') {
+      if (!payment || refunded) problems.push(`complete order ${id} has no (unrefunded) payment`);
+      if (ticket?.orderId !== id || ticket?.sold !== true)
+        problems.push(`complete order ${id}: ticket not sold to it`);
+      if (reservation?.orderId !== id) problems.push(`complete order ${id}: reservation not held by it`);
+    } else if (order.status === 'cancelled') {
+      if (payment && !refunded) problems.push(`cancelled order ${id} has an unrefunded payment`);
+      if (ticket?.orderId === id)
+        problems.push(`cancelled order ${id} still holds ticket ${order.ticket.id}`);
+      if (reservation?.orderId === id) problems.push(`cancelled order ${id} still holds its reservation`);
+    } else if (ticket?.orderId !== id) {
+      problems.push(`created order ${id}: ticket reserved by ${ticket?.orderId ?? 'nobody'}`);
+    }
+  }
+  for (const [ticketId, live] of liveByTicket) {
+    if (live.length > 1)
+      problems.push(`ticket ${ticketId} held by ${live.length} live orders: ${live.join(',')}`);
+  }
+  for (const ticket of tickets) {
+    if (ticket.orderId && !orders.some((o) => String(o._id) === ticket.orderId && o.status !== 'cancelled')) {
+      problems.push(`ticket ${String(ticket._id)} reserved by ${ticket.orderId}, which is not a live order`);
+    }
+  }
+  for (const payment of payments) {
+    const order = orders.find((o) => String(o._id) === payment.orderId);
+    if (!order) problems.push(`payment for unknown order ${payment.orderId}`);
+    else if (order.status !== 'complete' && payment.status !== 'refunded') {
+      problems.push(`payment for ${order.status} order ${payment.orderId} was not refunded`);
+    }
+  }
+  const gaps = await Promise.all([
+    versionGaps(test.stack.natsUrl, 'TICKETS', 'id'),
+    versionGaps(test.stack.natsUrl, 'ORDERS', 'id'),
+    versionGaps(test.stack.natsUrl, 'PAYMENTS', 'id'),
+    versionGaps(test.stack.natsUrl, 'EXPIRATION', 'orderId'),
+  ]);
+  return [...problems, ...gaps.flat()];
+}
