@@ -1,0 +1,56 @@
+import { eventCatalog, type StreamName, type Subject, subjects } from '@ticketing/common';
+
+// The agreed contract between the services and their deployment (DESIGN.md): what each service listens to,
+// which stream it owns, where its public routes live. Subjects and streams themselves come from the event
+// catalog in @ticketing/common, so a new event shows up here without an edit.
+
+/** The five services, as named in services/<name> and @ticketing/<name>. */
+export const serviceNames = ['auth', 'tickets', 'orders', 'payments', 'expiration'] as const;
+/** One service name. */
+export type ServiceName = (typeof serviceNames)[number];
+
+/** The subjects each service listens to (DESIGN.md, events table: "consumed by"). */
+export const listenedSubjects: Record<ServiceName, readonly Subject[]> = {
+  auth: [],
+  tickets: ['order.created', 'order.cancelled', 'order.completed'],
+  orders: ['ticket.created', 'ticket.updated', 'expiration.complete', 'payment.created'],
+  payments: ['order.created', 'order.cancelled', 'order.completed'],
+  expiration: ['order.created'],
+};
+
+/** The stream whose events a service publishes ("one stream per owning service"). */
+export const ownedStream: Record<ServiceName, Exclude<StreamName, 'DLQ'> | undefined> = {
+  auth: undefined,
+  tickets: 'TICKETS',
+  orders: 'ORDERS',
+  payments: 'PAYMENTS',
+  expiration: 'EXPIRATION',
+};
+
+/** The public route prefix of each service behind the ingress; expiration has none. */
+export const publicRoutes: Record<ServiceName, string | undefined> = {
+  auth: '/api/users',
+  tickets: '/api/tickets',
+  orders: '/api/orders',
+  payments: '/api/payments',
+  expiration: undefined,
+};
+
+/** Health endpoints every service serves on PORT. */
+export const healthPaths = { liveness: '/healthz', readiness: '/readyz', metrics: '/metrics' } as const;
+
+/** The image skaffold builds for a service and its Deployment runs. */
+export function imageName(service: ServiceName): string {
+  return `ticketing/${service}`;
+}
+
+/** The Mongo StatefulSet / headless Service of a service. */
+export function mongoName(service: ServiceName): string {
+  return `${service}-mongo`;
+}
+
+/** The subjects a service publishes: every catalog subject stored in the stream it owns. */
+export function publishedSubjects(service: ServiceName): Subject[] {
+  const stream = ownedStream[service];
+  return subjects.filter((subject) => eventCatalog[subject].stream === stream);
+}

@@ -1,0 +1,111 @@
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { isMap, parseNatsConf } from './nats-conf';
+import { findTool } from './repo';
+
+/** nats-server: NATS_SERVER_BIN, the tools folders (.ci/install-tools.sh), or PATH. */
+export function natsServerBinary(): string {
+  return findTool('nats-server', { overrideVar: 'NATS_SERVER_BIN' });
+}
+
+/** Writes the ConfigMap's files into a new temporary folder; returns the folder. */
+export function writeConfigFiles(files: Record<string, string>): string {
+  const dir = mkdtempSync(join(tmpdir(), 'infra-check-nats-'));
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+  return dir;
+}
+
+/** `nats-server -t`: nats-server's own verdict on a config, with the environment it will run with. */
+export function testNatsConfig(
+  configFile: string,
+  env: Record<string, string>,
+): Promise<{ ok: boolean; output: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      natsServerBinary(),
+      ['-t', '-c', configFile],
+      { env: { PATH: process.env.PATH ?? '', ...env }, timeout: 30_000 },
+      (error, stdout, stderr) => resolve({ ok: !error, output: `${stdout}${stderr}`.trim() }),
+    );
+  });
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+/** A nats-server started from a config file, on free local ports, with its own store. */
+export interface RunningNats {
+  url: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Runs nats-server on the config files of a ConfigMap as they are, except for what only fits inside the pod:
+ * the ports (free local ones, by flag), the JetStream store and the pid file (the paths the config names are
+ * replaced by temporary ones). Resolves once the monitoring endpoint says JetStream is up.
+ */
+export async function runNats(
+  files: Record<string, string>,
+  env: Record<string, string>,
+): Promise<RunningNats> {
+  const work = mkdtempSync(join(tmpdir(), 'infra-check-nats-run-'));
+  const conf = parseNatsConf('nats.conf', files);
+  const jetstream = conf.jetstream;
+  const replacements: Array<[string, string]> = [];
+  if (isMap(jetstream) && typeof jetstream.store_dir === 'string') {
+    replacements.push([jetstream.store_dir, join(work, 'store')]);
+  }
+  if (typeof conf.pid_file === 'string') replacements.push([conf.pid_file, join(work, 'nats.pid')]);
+  for (const [name, text] of Object.entries(files)) {
+    writeFileSync(
+      join(work, name),
+      replacements.reduce((t, [from, to]) => t.split(from).join(to), text),
+    );
+  }
+  const [port, monitor] = [await freePort(), await freePort()];
+  const args = ['-c', join(work, 'nats.conf'), '-a', '127.0.0.1', '-p', String(port), '-m', String(monitor)];
+  const child: ChildProcess = spawn(natsServerBinary(), args, {
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let log = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    log = (log + chunk.toString()).slice(-20_000);
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    await exited;
+    rmSync(work, { recursive: true, force: true });
+  };
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (child.exitCode !== null) {
+      await stop();
+      throw new Error(`nats-server exited with ${child.exitCode}:\n${log}`);
+    }
+    try {
+      const response = await fetch(`http://127.0.0.1:${monitor}/healthz?js-enabled-only=true`);
+      if (response.ok) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error(`nats-server did not become healthy in 30 s:\n${log}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return { url: `nats://127.0.0.1:${port}`, stop };
+}
