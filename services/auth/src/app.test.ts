@@ -1,4 +1,4 @@
-import { type RunningService, startService } from '@ticketing/common';
+import { errorBodySchema, jsonSchema, type RunningService, startService } from '@ticketing/common';
 import {
   type MongoHandle,
   type NatsServerHandle,
@@ -25,6 +25,8 @@ function env(overrides: Record<string, string> = {}): Record<string, string> {
     JWT_KEY,
     COOKIE_SECURE: 'false',
     LOG_LEVEL: 'silent',
+    // Every answer of these tests is checked against the OpenAPI document: a mismatch is a 500.
+    API_VALIDATE_RESPONSES: 'true',
     JWT_TTL: '3600',
     // High enough that only the rate-limit tests, on their own instances and IPs, ever reach a limit.
     AUTH_RATE_LIMIT_PER_IP: '100000',
@@ -296,6 +298,13 @@ describe('GET /api/users/currentuser and POST /api/users/signout', () => {
     }
   });
 
+  it('returns null for a validly signed token whose id is not one auth could have issued', async () => {
+    const alien = signTestUser({ id: 'user-42' });
+    const res = await api().get('/api/users/currentuser').set('Authorization', alien.bearer);
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ currentUser: null });
+  });
+
   it('sign-out without a session still answers 200 {}', async () => {
     const res = await api().post('/api/users/signout');
     expect(res.status).toBe(200);
@@ -399,15 +408,93 @@ describe('rate limits (counted in Mongo, shared by replicas)', () => {
   it('lets the client in again once its hits leave the window', async () => {
     const instance = await startLimited(1);
     const ip = freshIp();
+    // Invalid bodies count without costing a password hash each, so four attempts fit well inside one second
+    // even on a loaded machine.
     const attempt = () =>
-      request(instance.app)
-        .post('/api/users/signin')
-        .set('X-Forwarded-For', ip)
-        .send({ email: freshEmail(), password: 'whatever' });
+      request(instance.app).post('/api/users/signin').set('X-Forwarded-For', ip).send({ email: 'nope' });
     for (let i = 0; i < 3; i++) await attempt().expect(400);
     const blocked = await attempt().expect(429);
     expect(blocked.headers['retry-after']).toBe('1');
     await new Promise((resolve) => setTimeout(resolve, 1100));
     await attempt().expect(400);
+  });
+});
+
+describe('GET /openapi.json', () => {
+  type Operation = {
+    operationId: string;
+    requestBody?: { content: { 'application/json': { schema: Record<string, unknown> } } };
+    responses: Record<string, { content?: { 'application/json': { schema: Record<string, unknown> } } }>;
+    security: unknown[];
+  };
+
+  it('documents every operation: operationId, request body schema, answers and their schemas', async () => {
+    expect(running.context.config.API_VALIDATE_RESPONSES).toBe(true);
+    const res = await api().get('/openapi.json');
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ openapi: '3.1.0', info: { title: 'auth API', version: '1.0.0' } });
+    const paths = res.body.paths as Record<string, Record<string, Operation>>;
+    const operations = Object.fromEntries(
+      Object.entries(paths).flatMap(([path, methods]) =>
+        Object.entries(methods).map(([method, op]) => [
+          `${method.toUpperCase()} ${path}`,
+          { operationId: op.operationId, statuses: Object.keys(op.responses).sort() },
+        ]),
+      ),
+    );
+    expect(operations).toEqual({
+      'POST /api/users/signup': {
+        operationId: 'signUp',
+        statuses: ['201', '400', '409', '413', '415', '429', '500'],
+      },
+      'POST /api/users/signin': {
+        operationId: 'signIn',
+        statuses: ['200', '400', '413', '415', '429', '500'],
+      },
+      'POST /api/users/signout': { operationId: 'signOut', statuses: ['200', '500'] },
+      'GET /api/users/currentuser': { operationId: 'getCurrentUser', statuses: ['200', '500'] },
+    });
+
+    const signupOp = paths['/api/users/signup']!.post!;
+    expect(signupOp.requestBody!.content['application/json'].schema).toMatchObject({
+      type: 'object',
+      properties: {
+        email: { type: 'string', maxLength: 254 },
+        password: { type: 'string', minLength: 8, maxLength: 128 },
+      },
+      required: ['email', 'password'],
+    });
+    expect(paths['/api/users/signin']!.post!.requestBody!.content['application/json'].schema).toMatchObject({
+      properties: { password: { type: 'string', minLength: 1, maxLength: 128 } },
+      required: ['email', 'password'],
+    });
+    for (const op of [paths['/api/users/signout']!.post!, paths['/api/users/currentuser']!.get!]) {
+      expect(op.requestBody).toBeUndefined();
+    }
+
+    const schemaOf = (op: Operation, status: string) =>
+      op.responses[status]!.content!['application/json'].schema;
+    expect(schemaOf(signupOp, '201')).toMatchObject({
+      type: 'object',
+      properties: {
+        id: { type: 'string', pattern: '^[a-f0-9]{24}$' },
+        email: { type: 'string', format: 'email' },
+        token: { type: 'string' },
+      },
+      required: ['id', 'email', 'token'],
+      additionalProperties: false,
+    });
+    expect(schemaOf(paths['/api/users/currentuser']!.get!, '200')).toMatchObject({
+      properties: { currentUser: { anyOf: [expect.objectContaining({ type: 'object' }), { type: 'null' }] } },
+      required: ['currentUser'],
+      additionalProperties: false,
+    });
+    const errorBody = jsonSchema(errorBodySchema, 'output');
+    for (const status of ['400', '409', '429']) expect(schemaOf(signupOp, status)).toEqual(errorBody);
+    expect(paths['/api/users/currentuser']!.get!.security).toEqual([
+      {},
+      { cookieAuth: [] },
+      { bearerAuth: [] },
+    ]);
   });
 });

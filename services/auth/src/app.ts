@@ -1,13 +1,13 @@
-import type { ServiceDefinition } from '@ticketing/common';
+import { ApiRouter, type ServiceDefinition } from '@ticketing/common';
 import { type AuthConfig, authConfigSchema } from './config';
 import { userModel } from './models/user';
 import { primeDummyHash } from './passwords/passwords';
 import { createAuthRateLimiters } from './rate-limit/limiters';
 import { RateLimitHitSweeper, rateLimitHitModel } from './rate-limit/mongo-store';
-import { mountCurrentUser } from './routes/current-user';
-import { mountSignin } from './routes/signin';
-import { mountSignout } from './routes/signout';
-import { mountSignup } from './routes/signup';
+import { currentUserRoute } from './routes/current-user';
+import { SIGNIN_PATH, signinRoute } from './routes/signin';
+import { signoutRoute } from './routes/signout';
+import { SIGNUP_PATH, signupRoute } from './routes/signup';
 
 // Expired hits are swept at least this often, whatever the window.
 const MAX_SWEEP_INTERVAL_MS = 60_000;
@@ -47,9 +47,18 @@ export const authService: ServiceDefinition<AuthConfig> = {
     );
     // The first unknown-email sign-in must not be the one that pays for building the dummy hash.
     primeDummyHash().catch((error: unknown) => logger.error({ err: error }, 'could not prepare dummy hash'));
-    mountSignup(app, users, limiters, config);
-    mountSignin(app, users, limiters, config);
-    mountSignout(app);
-    mountCurrentUser(app);
+    const api = new ApiRouter({
+      title: 'auth API',
+      version: '1.0.0',
+      validateResponses: config.API_VALIDATE_RESPONSES,
+    });
+    signupRoute(api, users, limiters, config);
+    signinRoute(api, users, limiters, config);
+    signoutRoute(api);
+    currentUserRoute(api);
+    // Invalid requests must count against the per-IP budget too, and an operation validates its body before
+    // anything of its own runs: so the per-IP limiter sits on the app, ahead of the operations.
+    app.post([SIGNUP_PATH, SIGNIN_PATH], limiters.perIp);
+    api.mount(app);
   },
 };

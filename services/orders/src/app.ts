@@ -1,10 +1,10 @@
-import type { ServiceDefinition } from '@ticketing/common';
+import { ApiRouter, type ServiceDefinition } from '@ticketing/common';
 import { type OrdersConfig, ordersConfigSchema } from './config';
 import { ExpirationCompleteListener, PaymentCreatedListener } from './events/order-listeners';
 import { TicketCreatedListener, TicketUpdatedListener } from './events/ticket-listeners';
 import { OrderLifecycle } from './models/lifecycle';
 import { type OrdersModels, ordersModels } from './models/models';
-import { ordersRouter } from './routes/orders';
+import { orderRoutes } from './routes/orders';
 
 /** The orders service: orders reserving tickets, the ticket replica, reactions to expiry and payment. */
 export const ordersService: ServiceDefinition<OrdersConfig, OrdersModels> = {
@@ -21,12 +21,16 @@ export const ordersService: ServiceDefinition<OrdersConfig, OrdersModels> = {
     ];
   },
   routes: (app, { config, logger, models }) => {
-    app.use(
-      ordersRouter({
-        orders: models.orders,
-        lifecycle: new OrderLifecycle({ models, logger }),
-        expirationSeconds: config.ORDER_EXPIRATION_SECONDS,
-      }),
-    );
+    const api = new ApiRouter({
+      title: 'orders API',
+      version: '1.0.0',
+      validateResponses: config.API_VALIDATE_RESPONSES,
+    });
+    orderRoutes(api, {
+      orders: models.orders,
+      lifecycle: new OrderLifecycle({ models, logger }),
+      expirationSeconds: config.ORDER_EXPIRATION_SECONDS,
+    });
+    api.mount(app);
   },
 };

@@ -1,4 +1,4 @@
-import type { ServiceDefinition } from '@ticketing/common';
+import { ApiRouter, type ServiceDefinition } from '@ticketing/common';
 import { type TicketsConfig, ticketsConfigSchema } from './config';
 import {
   OrderCancelledListener,
@@ -6,10 +6,10 @@ import {
   OrderCreatedListener,
 } from './events/order-listeners';
 import { type TicketsModels, ticketsModels } from './models/ticket';
-import { mountCreateTicket } from './routes/create-ticket';
-import { mountListTickets } from './routes/list-tickets';
-import { mountShowTicket } from './routes/show-ticket';
-import { mountUpdateTicket } from './routes/update-ticket';
+import { createTicketRoute } from './routes/create-ticket';
+import { listTicketsRoute } from './routes/list-tickets';
+import { showTicketRoute } from './routes/show-ticket';
+import { updateTicketRoute } from './routes/update-ticket';
 
 /**
  * The tickets service: tickets for sale (create, list, show, update) and their reservation state, driven by
@@ -26,10 +26,16 @@ export const ticketsService: ServiceDefinition<TicketsConfig, TicketsModels> = {
       new OrderCompletedListener(bus, listenerOptions, models.tickets),
     ];
   },
-  routes(app, { models }) {
-    mountCreateTicket(app, models.tickets);
-    mountListTickets(app, models.ticketHeads);
-    mountShowTicket(app, models.tickets);
-    mountUpdateTicket(app, models.tickets);
+  routes(app, { config, models }) {
+    const api = new ApiRouter({
+      title: 'tickets API',
+      version: '1.0.0',
+      validateResponses: config.API_VALIDATE_RESPONSES,
+    });
+    createTicketRoute(api, models.tickets);
+    listTicketsRoute(api, models.ticketHeads);
+    showTicketRoute(api, models.tickets);
+    updateTicketRoute(api, models.tickets);
+    api.mount(app);
   },
 };

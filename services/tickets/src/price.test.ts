@@ -1,3 +1,4 @@
+import { jsonSchema } from '@ticketing/common';
 import { centsToPrice, priceInputSchema, priceToCents } from './price';
 
 describe('priceToCents', () => {
@@ -57,5 +58,31 @@ describe('priceToCents', () => {
     expect(result.success).toBe(false);
     expect(result.error?.issues[0]?.message).toMatch(/at most 2 decimals/);
     expect(priceInputSchema.parse('3.10')).toBe(310);
+    for (const [input, problem] of [
+      [undefined, 'is required'],
+      [null, 'is required'],
+      [true, 'must be a number or a numeric string'],
+      [{ $gt: 0 }, 'must be a number or a numeric string'],
+      [Number.NaN, 'must be a finite number'],
+      [-1, 'must be greater than 0'],
+    ] as const) {
+      expect(priceInputSchema.safeParse(input).error?.issues.map((issue) => issue.message)).toEqual([
+        problem,
+      ]);
+    }
+  });
+
+  it('documents what it accepts: a positive number or a decimal string', () => {
+    expect(jsonSchema(priceInputSchema, 'input')).toMatchObject({
+      anyOf: [
+        { type: 'number', exclusiveMinimum: 0, maximum: 1_000_000_000 },
+        { type: 'string', pattern: '^\\s*\\d+(\\.\\d{1,2})?\\s*$' },
+      ],
+    });
+    const pattern = new RegExp(
+      (jsonSchema(priceInputSchema, 'input').anyOf as Array<{ pattern?: string }>)[1]!.pattern!,
+    );
+    for (const accepted of ['12.50', ' 7 ', '0.29']) expect(pattern.test(accepted)).toBe(true);
+    for (const refused of ['1e3', '-5', '12.', '12.345', '0x10']) expect(pattern.test(refused)).toBe(false);
   });
 });

@@ -42,12 +42,36 @@ export function centsToPrice(cents: number): number {
   return cents / 100;
 }
 
-/** Request field schema: a price in major units (number or numeric string) parsed to integer cents. */
-export const priceInputSchema = z.unknown().transform((value, ctx) => {
-  const cents = priceToCents(value);
-  if (typeof cents === 'string') {
-    ctx.addIssue({ code: 'custom', message: cents });
-    return z.NEVER;
-  }
-  return cents;
-});
+/**
+ * Request field schema: a price in major units (number or numeric string) parsed to integer cents. The JSON
+ * Schema of the document says what `priceToCents` accepts; the checks themselves are priceToCents's, so that
+ * each refusal keeps its own message.
+ */
+export const priceInputSchema = z
+  .union(
+    [
+      z.number().meta({ exclusiveMinimum: 0, maximum: MAX_PRICE, description: 'At most 2 decimals' }),
+      z.string().meta({
+        pattern: '^\\s*\\d+(\\.\\d{1,2})?\\s*$',
+        description: 'Digits with at most 2 decimals, e.g. "12.50"; > 0 and at most 1000000000',
+      }),
+    ],
+    {
+      // zod's number refuses NaN and ±Infinity before priceToCents sees them (JSON cannot carry them anyway).
+      error: (issue) =>
+        issue.input === undefined || issue.input === null
+          ? 'is required'
+          : typeof issue.input === 'number'
+            ? 'must be a finite number'
+            : 'must be a number or a numeric string',
+    },
+  )
+  .transform((value, ctx) => {
+    const cents = priceToCents(value);
+    if (typeof cents === 'string') {
+      ctx.addIssue({ code: 'custom', message: cents });
+      return z.NEVER;
+    }
+    return cents;
+  })
+  .meta({ description: 'Price in major units: a number or a numeric string; stored as integer cents' });

@@ -1,5 +1,5 @@
 import { type Logger, TooManyRequestsError } from '@ticketing/common';
-import type { Request, RequestHandler } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
 import type { Model } from 'mongoose';
 import { MongoRateLimitStore, type RateLimitHit } from './mongo-store';
@@ -20,6 +20,18 @@ export interface AuthRateLimiters {
   perIp: RequestHandler;
   /** Counts by normalised email; runs after validation, which supplies that email in `req.body`. */
   perEmail: RequestHandler;
+}
+
+/**
+ * Runs a limiter inside a route handler: resolves when the request may go on, rejects with the 429 error when
+ * it may not. The per-email limiter needs the validated body, which only the handler of an ApiRouter
+ * operation sees; rejecting there sends the 429 through the operation's answer check like any other error.
+ */
+export function passLimiter(limiter: RequestHandler, req: Request, res: Response): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const next = (error?: unknown) => (error ? reject(error) : resolve());
+    Promise.resolve(limiter(req, res, next)).catch(reject);
+  });
 }
 
 // The error handler turns this into 429 + Retry-After, in the standard error body.

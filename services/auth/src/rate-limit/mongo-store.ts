@@ -1,12 +1,16 @@
 import type { Logger, Worker } from '@ticketing/common';
 import type { ClientRateLimitInfo, Options, Store } from 'express-rate-limit';
-import type { Connection, Model, Types } from 'mongoose';
+import type { Connection, Model } from 'mongoose';
 import { Schema } from 'mongoose';
 
 /** One counted request: the store is a log of hits, one document each. */
 export interface RateLimitHit {
+  /** `<key>#<n>`: the unique index on `_id` gives each number of a key to exactly one request. */
+  _id: string;
   /** The limiter's prefix plus the client key (`ip:1.2.3.4`, `email:a@b.c`). */
   key: string;
+  /** The hit's number among the key's hits: 1, 2, 3... with no gaps (numbers come back once swept). */
+  n: number;
   /** When the request was counted. */
   at: Date;
   /** When this hit stops counting (`at` + window); expired hits are swept, as TTL indexes are not portable. */
@@ -15,13 +19,15 @@ export interface RateLimitHit {
 
 const hitSchema = new Schema<RateLimitHit>(
   {
+    _id: { type: String, required: true },
     key: { type: String, required: true },
+    n: { type: Number, required: true },
     at: { type: Date, required: true },
     expiresAt: { type: Date, required: true, index: true },
   },
   { versionKey: false },
 );
-hitSchema.index({ key: 1, at: 1 });
+hitSchema.index({ key: 1, n: -1 });
 
 /** The rate-limit hit model on `connection`, registered on first use. */
 export function rateLimitHitModel(connection: Connection): Model<RateLimitHit> {
@@ -31,12 +37,23 @@ export function rateLimitHitModel(connection: Connection): Model<RateLimitHit> {
   );
 }
 
+// A request that keeps losing the next number to others is part of a flood on one key: it is refused.
+const MAX_CLAIM_ATTEMPTS = 20;
+
+function isDuplicateKey(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 11000;
+}
+
 /**
  * express-rate-limit store kept in the service's Mongo database, so every replica of auth counts against the
- * same limit (the memory store would give each replica a budget of its own). A sliding-window log: each request
- * inserts a hit, then counts the key's hits in the window up to its own. Inserts are atomic on every
- * Mongo-compatible server, while a counter's `$inc` is not on FerretDB 1.x (an update there is a read followed
- * by a separate write, FerretDB#3040): parallel requests would lose increments and slip past the limit.
+ * same limit (the memory store would give each replica a budget of its own). A sliding-window log in which
+ * each admitted request claims the key's next hit number by inserting `<key>#<n>`: inserts against the unique
+ * `_id` are atomic on every Mongo-compatible server, while a counter's `$inc` or a conditional update is not on
+ * FerretDB 1.x (an update there is a read followed by a separate write, FerretDB#3040).
+ * Hit n may be claimed only while hit n - limit is out of the window: the `limit - 1` hits before it are then
+ * the only ones inside, so of any number of simultaneous requests exactly as many as fit get through.
+ * (Ranking hits by ObjectId after inserting them let requests through whose earlier-id rivals were still in
+ * flight.) A refused request logs nothing, so a flood cannot grow the log.
  */
 export class MongoRateLimitStore implements Store {
   /** Hits are shared by every replica. */
@@ -56,68 +73,75 @@ export class MongoRateLimitStore implements Store {
     this.limit = typeof options.limit === 'number' ? options.limit : undefined;
   }
 
-  /** Counts one request for `key`; resolves with the key's hits in the window, this one included. */
+  /**
+   * Counts one request for `key`. Resolves with at most `limit` hits when the request got a place in the
+   * window, with `limit + 1` (and when a place frees up) when it did not.
+   */
   async increment(key: string): Promise<ClientRateLimitInfo> {
     const fullKey = `${this.prefix}${key}`;
-    const now = new Date();
-    // A key already at its limit is refused without logging more hits, so a flood cannot grow the log;
-    // this early count is only a shortcut: the decision is the count taken after the insert.
-    if (this.limit !== undefined) {
-      const before = await this.count(fullKey, now);
-      if (before >= this.limit) return this.info(fullKey, now, before + 1);
+    const limit = this.limit ?? Number.POSITIVE_INFINITY;
+    for (let attempt = 0; attempt < MAX_CLAIM_ATTEMPTS; attempt++) {
+      const n = (await this.latestNumber(fullKey)) + 1;
+      const now = new Date();
+      if (n > limit) {
+        const blocker = await this.hits.findById(`${fullKey}#${n - limit}`).lean<RateLimitHit>();
+        // Absent means swept, which only happens to hits that left the window.
+        if (blocker && this.inWindow(blocker, now)) {
+          return { totalHits: limit + 1, resetTime: this.leavesWindow(blocker) };
+        }
+      }
+      try {
+        await this.hits.create({
+          _id: `${fullKey}#${n}`,
+          key: fullKey,
+          n,
+          at: now,
+          expiresAt: new Date(now.getTime() + this.windowMs),
+        });
+      } catch (error) {
+        // Another request took number n first: look again at where the key stands.
+        if (isDuplicateKey(error)) continue;
+        throw error;
+      }
+      return { totalHits: Math.min(n, limit), resetTime: new Date(now.getTime() + this.windowMs) };
     }
-    const hit = await this.hits.create({
-      key: fullKey,
-      at: now,
-      expiresAt: new Date(now.getTime() + this.windowMs),
-    });
-    // The hit's rank among the key's hits (ObjectIds order them), not the total: of N simultaneous requests
-    // exactly `limit` rank within it, where a plain count taken after N inserts could refuse them all.
-    return this.info(fullKey, now, await this.count(fullKey, now, hit._id));
+    return { totalHits: limit + 1, resetTime: new Date(Date.now() + this.windowMs) };
   }
 
-  private count(fullKey: string, now: Date, upTo?: Types.ObjectId): Promise<number> {
-    return this.hits.countDocuments({
-      key: fullKey,
-      at: { $gt: new Date(now.getTime() - this.windowMs) },
-      ...(upTo ? { _id: { $lte: upTo } } : {}),
-    });
+  private async latestNumber(fullKey: string): Promise<number> {
+    const latest = await this.hits
+      .findOne({ key: fullKey })
+      .sort({ n: -1 })
+      .select('n')
+      .lean<{ n: number }>();
+    return latest?.n ?? 0;
   }
 
-  /**
-   * The key's state. Over the limit, `resetTime` is when enough hits have left the window for one more request
-   * to fit (what Retry-After tells the client); under it, the end of a window starting now.
-   */
-  private async info(fullKey: string, now: Date, totalHits: number): Promise<ClientRateLimitInfo> {
-    if (this.limit === undefined || totalHits <= this.limit) {
-      return { totalHits, resetTime: new Date(now.getTime() + this.windowMs) };
-    }
-    const logged = Math.min(totalHits, await this.count(fullKey, now));
-    const mustExpire = Math.max(1, logged - this.limit + 1);
-    const [nth] = await this.hits
-      .find({ key: fullKey, at: { $gt: new Date(now.getTime() - this.windowMs) } })
-      .sort({ at: 1 })
-      .skip(mustExpire - 1)
-      .limit(1)
-      .lean<RateLimitHit[]>();
-    return { totalHits, resetTime: new Date((nth?.at ?? now).getTime() + this.windowMs) };
+  private inWindow(hit: RateLimitHit, now: Date): boolean {
+    return hit.at.getTime() > now.getTime() - this.windowMs;
+  }
+
+  private leavesWindow(hit: RateLimitHit): Date {
+    return new Date(hit.at.getTime() + this.windowMs);
   }
 
   /** The key's hits in the window. */
   async get(key: string): Promise<ClientRateLimitInfo | undefined> {
     const fullKey = `${this.prefix}${key}`;
     const now = new Date();
-    const totalHits = await this.count(fullKey, now);
-    return totalHits === 0 ? undefined : this.info(fullKey, now, totalHits);
+    const inWindow = await this.hits
+      .find({ key: fullKey, at: { $gt: new Date(now.getTime() - this.windowMs) } })
+      .sort({ at: 1 })
+      .lean<RateLimitHit[]>();
+    if (inWindow.length === 0) return undefined;
+    return { totalHits: inWindow.length, resetTime: this.leavesWindow(inWindow[0]!) };
   }
 
-  /** Takes back the key's latest hit (express-rate-limit's skip options use it). */
+  /** Takes back the key's latest hit (express-rate-limit's skip options use it); its number is free again. */
   async decrement(key: string): Promise<void> {
-    const latest = await this.hits
-      .findOne({ key: `${this.prefix}${key}` })
-      .sort({ at: -1 })
-      .lean<RateLimitHit & { _id: unknown }>();
-    if (latest) await this.hits.deleteOne({ _id: latest._id });
+    const fullKey = `${this.prefix}${key}`;
+    const n = await this.latestNumber(fullKey);
+    if (n > 0) await this.hits.deleteOne({ _id: `${fullKey}#${n}` });
   }
 
   /** Forgets the key's hits. */

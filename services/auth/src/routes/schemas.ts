@@ -1,3 +1,4 @@
+import { objectIdSchema } from '@ticketing/common';
 import { z } from 'zod';
 
 /** An email as accepted everywhere: trimmed and lower-cased before it is checked, stored or compared. */
@@ -28,3 +29,26 @@ export const signinBodySchema = z.object({
 
 /** A parsed sign-up or sign-in body. */
 export type CredentialsBody = z.output<typeof signupBodySchema>;
+
+/** A user as answers show it: the Mongo id and the normalised email (what the JWT carries). */
+export const userSchema = z
+  .object({ id: objectIdSchema, email: z.email() })
+  .strict()
+  .meta({ description: 'A user' });
+
+/** Answer of sign-up and sign-in: the user plus the JWT the `session` cookie carries, for Bearer clients. */
+export const sessionBodySchema = userSchema
+  .extend({
+    token: z.jwt({ alg: 'HS256' }).meta({ description: 'Send as `Authorization: Bearer <token>`' }),
+  })
+  .strict()
+  .meta({ description: 'The signed-in user and its JWT (also set in the `session` cookie)' });
+
+/** Answer of sign-out: an empty object. */
+export const signoutBodySchema = z.object({}).strict();
+
+/** Answer of GET /api/users/currentuser. */
+export const currentUserBodySchema = z
+  .object({ currentUser: userSchema.nullable() })
+  .strict()
+  .meta({ description: '`currentUser` is null when no valid token came with the request' });

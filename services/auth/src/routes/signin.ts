@@ -1,29 +1,47 @@
-import { BadRequestError, validate } from '@ticketing/common';
-import type { IRouter } from 'express';
+import { type ApiRouter, BadRequestError, errorBodySchema } from '@ticketing/common';
 import type { AuthConfig } from '../config';
 import type { UserModel } from '../models/user';
 import { verifyAgainstDummy, verifyPassword } from '../passwords/passwords';
-import type { AuthRateLimiters } from '../rate-limit/limiters';
-import { type CredentialsBody, signinBodySchema } from './schemas';
+import { type AuthRateLimiters, passLimiter } from '../rate-limit/limiters';
+import { rateLimitedAnswer } from './rate-limited';
+import { sessionBodySchema, signinBodySchema } from './schemas';
 import { startSession } from './session';
+
+/** Path of the sign-in operation. */
+export const SIGNIN_PATH = '/api/users/signin';
 
 /**
  * POST /api/users/signin → 200 {id, email, token} and the session cookie. An unknown email and a wrong password
  * get the same 400 after the same amount of hashing, so neither the answer nor its timing reveals accounts.
  */
-export function mountSignin(
-  router: IRouter,
+export function signinRoute(
+  api: ApiRouter,
   users: UserModel,
   limiters: AuthRateLimiters,
   config: AuthConfig,
 ): void {
-  router.post(
-    '/api/users/signin',
-    limiters.perIp,
-    validate({ body: signinBodySchema }),
-    limiters.perEmail,
-    async (req, res) => {
-      const { email, password } = req.body as CredentialsBody;
+  api.route({
+    method: 'post',
+    path: SIGNIN_PATH,
+    operationId: 'signIn',
+    summary: 'Sign in with email and password',
+    auth: 'none',
+    body: signinBodySchema,
+    responses: {
+      200: {
+        description: 'Signed in: the user and its JWT; the `session` cookie carries the same JWT',
+        schema: sessionBodySchema,
+      },
+      400: {
+        description:
+          'Invalid input (field named), or `Invalid credentials` for an unknown email and a wrong password alike',
+        schema: errorBodySchema,
+      },
+      429: rateLimitedAnswer,
+    },
+    handler: async (req, res) => {
+      await passLimiter(limiters.perEmail, req, res);
+      const { email, password } = req.body;
       const user = await users
         .findOne({ email })
         .select('+passwordHash')
@@ -36,5 +54,5 @@ export function mountSignin(
         .status(200)
         .json(startSession(req, { id: String(user._id), email: user.email }, config.JWT_KEY, config.JWT_TTL));
     },
-  );
+  });
 }

@@ -1,30 +1,47 @@
-import { ConflictError, validate } from '@ticketing/common';
-import type { IRouter } from 'express';
+import { type ApiRouter, ConflictError, errorBodySchema } from '@ticketing/common';
 import type { AuthConfig } from '../config';
 import type { UserModel } from '../models/user';
 import { hashPassword } from '../passwords/passwords';
-import type { AuthRateLimiters } from '../rate-limit/limiters';
-import { type CredentialsBody, signupBodySchema } from './schemas';
+import { type AuthRateLimiters, passLimiter } from '../rate-limit/limiters';
+import { rateLimitedAnswer } from './rate-limited';
+import { sessionBodySchema, signupBodySchema } from './schemas';
 import { startSession } from './session';
+
+/** Path of the sign-up operation. */
+export const SIGNUP_PATH = '/api/users/signup';
 
 function isDuplicateKey(error: unknown): boolean {
   return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 11000;
 }
 
-/** POST /api/users/signup → 201 {id, email, token} and the session cookie; 409 when the email is taken. */
-export function mountSignup(
-  router: IRouter,
+/**
+ * POST /api/users/signup → 201 {id, email, token} and the session cookie; 409 when the email is taken.
+ * The per-IP limiter runs before this operation (see app.ts); the per-email one here, on the validated email.
+ */
+export function signupRoute(
+  api: ApiRouter,
   users: UserModel,
   limiters: AuthRateLimiters,
   config: AuthConfig,
 ): void {
-  router.post(
-    '/api/users/signup',
-    limiters.perIp,
-    validate({ body: signupBodySchema }),
-    limiters.perEmail,
-    async (req, res) => {
-      const { email, password } = req.body as CredentialsBody;
+  api.route({
+    method: 'post',
+    path: SIGNUP_PATH,
+    operationId: 'signUp',
+    summary: 'Create an account and sign in',
+    auth: 'none',
+    body: signupBodySchema,
+    responses: {
+      201: {
+        description: 'Signed up: the user and its JWT; the `session` cookie carries the same JWT',
+        schema: sessionBodySchema,
+      },
+      409: { description: 'The email is taken (`field: "email"`)', schema: errorBodySchema },
+      429: rateLimitedAnswer,
+    },
+    handler: async (req, res) => {
+      await passLimiter(limiters.perEmail, req, res);
+      const { email, password } = req.body;
       const passwordHash = await hashPassword(password);
       let id: string;
       try {
@@ -37,5 +54,5 @@ export function mountSignup(
       }
       res.status(201).json(startSession(req, { id, email }, config.JWT_KEY, config.JWT_TTL));
     },
-  );
+  });
 }

@@ -1,4 +1,4 @@
-import { AggregateExistsError, newEvent } from '@ticketing/common';
+import { AggregateExistsError, errorBodySchema, jsonSchema, newEvent } from '@ticketing/common';
 import { eventually, readStream, signTestUser } from '@ticketing/testing';
 import request from 'supertest';
 import { CLAIM_GRACE_MS } from '../models/lifecycle';
@@ -117,6 +117,9 @@ describe('POST /api/orders', () => {
     ).toBe(401);
     const forged = signTestUser({}, { jwtKey: 'another-key-entirely' });
     expect((await placeOrder(forged.cookie, ticket.id)).status).toBe(401);
+    // Validly signed, but with a user id auth never issues: order.created could not name that buyer.
+    const alien = signTestUser({ id: 'user-42' });
+    expect((await placeOrder(alien.cookie, ticket.id)).status).toBe(401);
     expect(await h.models.orders.model.countDocuments({ 'ticket.id': ticket.id })).toBe(0);
   });
 
@@ -378,5 +381,92 @@ describe('crash windows heal', () => {
     const next = await placeOrder(signTestUser().cookie, ticket.id);
     expect(next.status).toBe(201);
     expect(await h.models.reservations.get(ticket.id)).toMatchObject({ orderId: next.body.id, version: 1 });
+  });
+});
+
+describe('GET /openapi.json', () => {
+  type Operation = {
+    operationId: string;
+    parameters?: Array<{ name: string; in: string; required: boolean }>;
+    requestBody?: { content: { 'application/json': { schema: Record<string, unknown> } } };
+    responses: Record<string, { content?: { 'application/json': { schema: Record<string, unknown> } } }>;
+    security: unknown[];
+  };
+
+  it('documents every operation: operationId, request body schema, answers and their schemas', async () => {
+    expect(h.running.context.config.API_VALIDATE_RESPONSES).toBe(true);
+    const res = await api().get('/openapi.json');
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ openapi: '3.1.0', info: { title: 'orders API', version: '1.0.0' } });
+    const paths = res.body.paths as Record<string, Record<string, Operation>>;
+    const operations = Object.fromEntries(
+      Object.entries(paths).flatMap(([path, methods]) =>
+        Object.entries(methods).map(([method, op]) => [
+          `${method.toUpperCase()} ${path}`,
+          { operationId: op.operationId, statuses: Object.keys(op.responses).sort() },
+        ]),
+      ),
+    );
+    expect(operations).toEqual({
+      'POST /api/orders': {
+        operationId: 'createOrder',
+        statuses: ['201', '400', '401', '404', '409', '413', '415', '500'],
+      },
+      'GET /api/orders': { operationId: 'listOrders', statuses: ['200', '401', '500'] },
+      'GET /api/orders/{id}': {
+        operationId: 'showOrder',
+        statuses: ['200', '400', '401', '403', '404', '500'],
+      },
+      'DELETE /api/orders/{id}': {
+        operationId: 'cancelOrder',
+        statuses: ['204', '400', '401', '403', '404', '409', '500'],
+      },
+    });
+
+    const create = paths['/api/orders']!.post!;
+    const cancel = paths['/api/orders/{id}']!.delete!;
+    expect(create.requestBody!.content['application/json'].schema).toMatchObject({
+      type: 'object',
+      properties: { ticketId: { type: 'string', pattern: '^[a-f0-9]{24}$' } },
+      required: ['ticketId'],
+    });
+    for (const op of [paths['/api/orders']!.get!, paths['/api/orders/{id}']!.get!, cancel]) {
+      expect(op.requestBody).toBeUndefined();
+    }
+    for (const op of [paths['/api/orders/{id}']!.get!, cancel]) {
+      expect(op.parameters).toEqual([
+        expect.objectContaining({ name: 'id', in: 'path', required: true, schema: expect.any(Object) }),
+      ]);
+    }
+
+    const schemaOf = (op: Operation, status: string) =>
+      op.responses[status]!.content!['application/json'].schema;
+    const id = { type: 'string', pattern: '^[a-f0-9]{24}$' };
+    const order = {
+      type: 'object',
+      properties: {
+        id,
+        userId: id,
+        status: { type: 'string', enum: ['created', 'cancelled', 'complete'] },
+        expiresAt: { type: 'string', format: 'date-time' },
+        version: { type: 'integer' },
+        ticket: {
+          type: 'object',
+          properties: { id, title: { type: 'string' }, price: { type: 'number' } },
+          required: ['id', 'title', 'price'],
+          additionalProperties: false,
+        },
+      },
+      required: ['id', 'userId', 'status', 'expiresAt', 'version', 'ticket'],
+      additionalProperties: false,
+    };
+    expect(schemaOf(create, '201')).toMatchObject(order);
+    expect(schemaOf(paths['/api/orders/{id}']!.get!, '200')).toMatchObject(order);
+    expect(schemaOf(paths['/api/orders']!.get!, '200')).toMatchObject({ type: 'array', items: order });
+    // 204 has no body.
+    expect(cancel.responses['204']!.content).toBeUndefined();
+    const errorBody = jsonSchema(errorBodySchema, 'output');
+    for (const status of ['401', '403', '404', '409']) expect(schemaOf(cancel, status)).toEqual(errorBody);
+    expect(create.security).toEqual([{ cookieAuth: [] }, { bearerAuth: [] }]);
   });
 });

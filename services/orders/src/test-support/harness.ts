@@ -62,6 +62,8 @@ export async function startOrdersHarness(env: Record<string, string> = {}): Prom
         JWT_KEY: 'test-jwt-key',
         COOKIE_SECURE: 'false',
         LOG_LEVEL: 'silent',
+        // Every answer of the tests is checked against the OpenAPI document: a mismatch is a 500.
+        API_VALIDATE_RESPONSES: 'true',
         ...env,
       },
       listen: false,

@@ -1,4 +1,4 @@
-import { NotFoundError, objectIdSchema, versionSchema } from '@ticketing/common';
+import { NotFoundError, objectIdSchema, priceSchema, versionSchema } from '@ticketing/common';
 import { z } from 'zod';
 import { priceInputSchema } from '../price';
 
@@ -17,13 +17,37 @@ export const updateTicketBodySchema = z.object({
   title: titleSchema,
   price: priceInputSchema,
   /** When given, the update applies only to this version (409 otherwise): the client's optimistic lock. */
-  version: versionSchema.optional(),
+  version: versionSchema
+    .optional()
+    .meta({ description: 'The version the client last saw; the update applies only to it (409 otherwise)' }),
 });
 
 /** A parsed create body (price in cents). */
 export type CreateTicketBody = z.output<typeof createTicketBodySchema>;
 /** A parsed update body (price in cents). */
 export type UpdateTicketBody = z.output<typeof updateTicketBodySchema>;
+
+/**
+ * Path parameters of /api/tickets/:id. Any string: an id that is not an ObjectId names no ticket, which the
+ * handler answers with 404 (see {@link ticketIdFrom}), not a 400.
+ */
+export const ticketParamsSchema = z.object({ id: z.string().meta({ description: 'Ticket id (24 hex)' }) });
+
+/** A ticket as every answer shows it (TicketView): price in major units, `orderId` only while reserved. */
+export const ticketSchema = z
+  .object({
+    id: objectIdSchema,
+    title: z.string().min(1).max(200),
+    price: priceSchema,
+    userId: objectIdSchema,
+    version: versionSchema,
+    orderId: objectIdSchema.optional().meta({ description: 'The order holding the ticket, while reserved' }),
+  })
+  .strict()
+  .meta({ description: 'A ticket' });
+
+/** Answer of GET /api/tickets: the tickets on sale, oldest first. */
+export const ticketListSchema = z.array(ticketSchema);
 
 /** The ticket id of a URL; anything that is not an ObjectId names no ticket, so it is a 404, not a 500. */
 export function ticketIdFrom(raw: unknown): string {

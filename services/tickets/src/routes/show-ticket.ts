@@ -1,13 +1,27 @@
-import { NotFoundError } from '@ticketing/common';
-import type { IRouter } from 'express';
+import { type ApiRouter, errorBodySchema, NotFoundError } from '@ticketing/common';
 import { type TicketStore, ticketView } from '../models/ticket';
-import { ticketIdFrom } from './schemas';
+import { ticketIdFrom, ticketParamsSchema, ticketSchema } from './schemas';
 
 /** GET /api/tickets/:id → 200 ticket (reserved or not); 404 for an unknown or malformed id. */
-export function mountShowTicket(router: IRouter, tickets: TicketStore): void {
-  router.get('/api/tickets/:id', async (req, res) => {
-    const ticket = await tickets.get(ticketIdFrom(req.params.id));
-    if (!ticket) throw new NotFoundError('Ticket not found');
-    res.status(200).json(ticketView(ticket));
+export function showTicketRoute(api: ApiRouter, tickets: TicketStore): void {
+  api.route({
+    method: 'get',
+    path: '/api/tickets/:id',
+    operationId: 'showTicket',
+    summary: 'One ticket, reserved or not',
+    auth: 'none',
+    params: ticketParamsSchema,
+    responses: {
+      200: { description: 'The ticket (with `orderId` while reserved)', schema: ticketSchema },
+      404: {
+        description: 'No such ticket (also for an id that is not an ObjectId)',
+        schema: errorBodySchema,
+      },
+    },
+    handler: async (req, res) => {
+      const ticket = await tickets.get(ticketIdFrom(req.params.id));
+      if (!ticket) throw new NotFoundError('Ticket not found');
+      res.status(200).json(ticketView(ticket));
+    },
   });
 }

@@ -1,3 +1,4 @@
+import { errorBodySchema, jsonSchema } from '@ticketing/common';
 import { eventually, signTestUser } from '@ticketing/testing';
 import request, { type Response } from 'supertest';
 import {
@@ -346,5 +347,92 @@ describe('PUT /api/tickets/:id', () => {
     for (const res of succeeded) {
       expect(events[res.body.version]!.data).toMatchObject({ title: res.body.title, price: res.body.price });
     }
+  });
+});
+
+describe('GET /openapi.json', () => {
+  type Operation = {
+    operationId: string;
+    parameters?: Array<{ name: string; in: string; required: boolean }>;
+    requestBody?: { content: { 'application/json': { schema: Record<string, unknown> } } };
+    responses: Record<string, { content?: { 'application/json': { schema: Record<string, unknown> } } }>;
+    security: unknown[];
+  };
+
+  it('documents every operation: operationId, request body schema, answers and their schemas', async () => {
+    expect(harness.running.context.config.API_VALIDATE_RESPONSES).toBe(true);
+    const res = await api().get('/openapi.json');
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ openapi: '3.1.0', info: { title: 'tickets API', version: '1.0.0' } });
+    const paths = res.body.paths as Record<string, Record<string, Operation>>;
+    const operations = Object.fromEntries(
+      Object.entries(paths).flatMap(([path, methods]) =>
+        Object.entries(methods).map(([method, op]) => [
+          `${method.toUpperCase()} ${path}`,
+          { operationId: op.operationId, statuses: Object.keys(op.responses).sort() },
+        ]),
+      ),
+    );
+    expect(operations).toEqual({
+      'POST /api/tickets': {
+        operationId: 'createTicket',
+        statuses: ['201', '400', '401', '413', '415', '500'],
+      },
+      'GET /api/tickets': { operationId: 'listTickets', statuses: ['200', '500'] },
+      'GET /api/tickets/{id}': { operationId: 'showTicket', statuses: ['200', '400', '404', '500'] },
+      'PUT /api/tickets/{id}': {
+        operationId: 'updateTicket',
+        statuses: ['200', '400', '401', '403', '404', '409', '413', '415', '500'],
+      },
+    });
+
+    const create = paths['/api/tickets']!.post!;
+    const update = paths['/api/tickets/{id}']!.put!;
+    const price = {
+      anyOf: [
+        expect.objectContaining({ type: 'number', exclusiveMinimum: 0, maximum: 1_000_000_000 }),
+        expect.objectContaining({ type: 'string', pattern: expect.any(String) }),
+      ],
+    };
+    expect(create.requestBody!.content['application/json'].schema).toMatchObject({
+      type: 'object',
+      properties: { title: { type: 'string', minLength: 1, maxLength: 200 }, price },
+      required: ['title', 'price'],
+    });
+    expect(update.requestBody!.content['application/json'].schema).toMatchObject({
+      properties: { title: { type: 'string' }, price, version: { type: 'integer', minimum: 0 } },
+      required: ['title', 'price'],
+    });
+    expect(paths['/api/tickets']!.get!.requestBody).toBeUndefined();
+    for (const op of [update, paths['/api/tickets/{id}']!.get!]) {
+      expect(op.parameters).toEqual([
+        expect.objectContaining({ name: 'id', in: 'path', required: true, schema: expect.any(Object) }),
+      ]);
+    }
+
+    const schemaOf = (op: Operation, status: string) =>
+      op.responses[status]!.content!['application/json'].schema;
+    const ticket = {
+      type: 'object',
+      properties: {
+        id: { type: 'string', pattern: '^[a-f0-9]{24}$' },
+        title: { type: 'string' },
+        price: { type: 'number' },
+        userId: { type: 'string', pattern: '^[a-f0-9]{24}$' },
+        version: { type: 'integer' },
+        orderId: { type: 'string', pattern: '^[a-f0-9]{24}$' },
+      },
+      required: ['id', 'title', 'price', 'userId', 'version'],
+      additionalProperties: false,
+    };
+    expect(schemaOf(create, '201')).toMatchObject(ticket);
+    expect(schemaOf(update, '200')).toMatchObject(ticket);
+    expect(schemaOf(paths['/api/tickets/{id}']!.get!, '200')).toMatchObject(ticket);
+    expect(schemaOf(paths['/api/tickets']!.get!, '200')).toMatchObject({ type: 'array', items: ticket });
+    const errorBody = jsonSchema(errorBodySchema, 'output');
+    for (const status of ['400', '401', '403', '404', '409'])
+      expect(schemaOf(update, status)).toEqual(errorBody);
+    expect(create.security).toEqual([{ cookieAuth: [] }, { bearerAuth: [] }]);
+    expect(paths['/api/tickets']!.get!.security).toEqual([]);
   });
 });

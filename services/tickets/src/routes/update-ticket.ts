@@ -1,33 +1,45 @@
 import {
+  type ApiRouter,
   ConflictError,
+  errorBodySchema,
   ForbiddenError,
   NotFoundError,
   newEvent,
-  requireAuth,
   VersionConflictError,
-  validate,
 } from '@ticketing/common';
-import type { IRouter } from 'express';
 import { type TicketStore, ticketEventData, ticketView } from '../models/ticket';
-import { ticketIdFrom, type UpdateTicketBody, updateTicketBodySchema } from './schemas';
+import { ticketIdFrom, ticketParamsSchema, ticketSchema, updateTicketBodySchema } from './schemas';
 
 /**
  * PUT /api/tickets/:id {title, price, version?} → 200 ticket. 403 unless the caller owns it, 409 while it is
  * reserved, 409 (field `version`) when it is no longer at the client's `version` or someone else wrote the
  * next version first: the write claims version n+1 of the version n it read, with its ticket.updated.
  */
-export function mountUpdateTicket(router: IRouter, tickets: TicketStore): void {
-  router.put(
-    '/api/tickets/:id',
-    requireAuth,
-    (req, _res, next) => {
-      ticketIdFrom(req.params.id);
-      next();
+export function updateTicketRoute(api: ApiRouter, tickets: TicketStore): void {
+  api.route({
+    method: 'put',
+    path: '/api/tickets/:id',
+    operationId: 'updateTicket',
+    summary: 'Replace the title and price of one of my tickets',
+    auth: 'required',
+    params: ticketParamsSchema,
+    body: updateTicketBodySchema,
+    responses: {
+      200: { description: 'The updated ticket, one version on', schema: ticketSchema },
+      403: { description: 'Not your ticket', schema: errorBodySchema },
+      404: {
+        description: 'No such ticket (also for an id that is not an ObjectId)',
+        schema: errorBodySchema,
+      },
+      409: {
+        description:
+          'The ticket is reserved, or (`field: "version"`) it is no longer at the version sent or changed meanwhile',
+        schema: errorBodySchema,
+      },
     },
-    validate({ body: updateTicketBodySchema }),
-    async (req, res) => {
+    handler: async (req, res) => {
       const id = ticketIdFrom(req.params.id);
-      const { title, price: priceCents, version: expectedVersion } = req.body as UpdateTicketBody;
+      const { title, price: priceCents, version: expectedVersion } = req.body;
       const ticket = await tickets.get(id);
       if (!ticket) throw new NotFoundError('Ticket not found');
       if (ticket.userId !== req.currentUser!.id) throw new ForbiddenError('Not your ticket');
@@ -50,5 +62,5 @@ export function mountUpdateTicket(router: IRouter, tickets: TicketStore): void {
         throw error;
       }
     },
-  );
+  });
 }

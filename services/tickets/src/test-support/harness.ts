@@ -44,6 +44,8 @@ export async function startHarness(): Promise<Harness> {
         JWT_KEY: 'test-jwt-key',
         COOKIE_SECURE: 'false',
         LOG_LEVEL: 'silent',
+        // Every answer of the tests is checked against the OpenAPI document: a mismatch is a 500.
+        API_VALIDATE_RESPONSES: 'true',
       },
       listen: false,
     },
