@@ -2,7 +2,7 @@
 # Builds the real servers the tests and the local stack use, from the Go module proxy,
 # into a cache that survives between runs. Each tool is built only when missing.
 #   nats-server 2.14.5, stripe-mock 0.197.0, FerretDB 1.24.2 (see DESIGN.md), kustomize 5.8.0 (infra checks),
-#   and the nats CLI 0.4.0 when the module proxy serves it.
+#   schemathesis 4.32.5 (API fuzzing, from PyPI), and the nats CLI 0.4.0 when the module proxy serves it.
 set -euo pipefail
 
 TOOLS_DIR="${TICKETING_TOOLS_DIR:-$HOME/.cache/ticketing-tools}"
@@ -36,10 +36,22 @@ install_ferretdb() {
   rm -rf "$work"
 }
 
+install_schemathesis() {
+  local version=4.32.5 venv="$TOOLS_DIR/schemathesis-venv"
+  if [ -x "$BIN/schemathesis" ] && "$BIN/schemathesis" --version 2>/dev/null | grep -q "$version"; then
+    log "schemathesis: cached"; return
+  fi
+  log "schemathesis: pip install schemathesis==$version"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$version"
+  ln -sf "$venv/bin/schemathesis" "$BIN/schemathesis"
+}
+
 install_go_tool nats-server github.com/nats-io/nats-server/v2@v2.14.5
 install_go_tool stripe-mock github.com/stripe/stripe-mock@v0.197.0
 install_ferretdb
 install_go_tool kustomize sigs.k8s.io/kustomize/kustomize/v5@v5.8.0
+install_schemathesis
 # The nats CLI is a convenience for looking at the bus by hand; nothing in the tests needs it.
 install_go_tool nats github.com/nats-io/natscli/nats@v0.4.0 || log "nats CLI: not available from the module proxy here; skipped"
 log "tools in $BIN"

@@ -1,4 +1,7 @@
+import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { dirname, join } from 'node:path';
+import { mergeOpenApiDocuments } from '@ticketing/common';
 import httpProxy from 'http-proxy';
 
 /** Routes of the gateway, like the Kubernetes ingress: path prefix → service name. */
@@ -23,6 +26,52 @@ export interface ServiceHealth {
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
   res.end(JSON.stringify(body));
+}
+
+/** The services that have an HTTP API, in document order. */
+const apiServices = [...new Set(gatewayRoutes.map(([, service]) => service))];
+
+/** The whole API: every service's own `/openapi.json`, merged. */
+export async function mergedDocument(locate: ServiceLocator): Promise<Record<string, unknown>> {
+  const documents = await Promise.all(
+    apiServices.map(async (service) => {
+      const base = locate(service);
+      if (!base) throw new Error(`${service} is not running`);
+      const response = await fetch(`${base}/openapi.json`, { signal: AbortSignal.timeout(3000) });
+      if (!response.ok) throw new Error(`${service} answered ${response.status} for /openapi.json`);
+      return (await response.json()) as Record<string, unknown>;
+    }),
+  );
+  return mergeOpenApiDocuments('Ticketing API', documents);
+}
+
+const swaggerUiDir = dirname(require.resolve('swagger-ui-dist/package.json'));
+const docsAssets: Record<string, string> = {
+  'swagger-ui.css': 'text/css; charset=utf-8',
+  'swagger-ui-bundle.js': 'text/javascript; charset=utf-8',
+  'swagger-ui-standalone-preset.js': 'text/javascript; charset=utf-8',
+  'favicon-32x32.png': 'image/png',
+};
+const docsPage = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Ticketing API</title>
+<link rel="stylesheet" href="/api/docs/swagger-ui.css"><link rel="icon" href="/api/docs/favicon-32x32.png"></head>
+<body><div id="swagger-ui"></div>
+<script src="/api/docs/swagger-ui-bundle.js"></script>
+<script>window.ui = SwaggerUIBundle({ url: '/api/openapi.json', dom_id: '#swagger-ui', withCredentials: true });</script>
+</body></html>`;
+
+/** `/api/docs` (interactive docs of the merged document) and its assets, from the swagger-ui-dist package. */
+async function serveDocs(path: string, res: ServerResponse): Promise<void> {
+  if (path === '/api/docs' || path === '/api/docs/') {
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+    res.end(docsPage);
+    return;
+  }
+  const asset = path.slice('/api/docs/'.length);
+  const type = docsAssets[asset];
+  if (!type) return sendJson(res, 404, { errors: [{ message: 'Route not found' }] });
+  res.writeHead(200, { 'content-type': type, 'cache-control': 'public, max-age=3600' });
+  res.end(await readFile(join(swaggerUiDir, asset)));
 }
 
 function routeOf(url: string): string | undefined {
@@ -63,6 +112,18 @@ export function createGateway(services: string[], locate: ServiceLocator): Serve
   });
   return createServer((req: IncomingMessage, res: ServerResponse) => {
     const url = req.url ?? '/';
+    const path = url.split('?')[0] ?? '';
+    if (req.method === 'GET' && path === '/api/openapi.json') {
+      void mergedDocument(locate).then(
+        (document) => sendJson(res, 200, document),
+        (error: Error) => sendJson(res, 503, { errors: [{ message: error.message }] }),
+      );
+      return;
+    }
+    if (req.method === 'GET' && (path === '/api/docs' || path.startsWith('/api/docs/'))) {
+      void serveDocs(path, res);
+      return;
+    }
     if (url === '/api/health' || url.startsWith('/api/health?')) {
       void checkServices(services, locate).then((health) => {
         const ready = Object.values(health).every((service) => service.ready);
