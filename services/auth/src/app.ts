@@ -5,9 +5,9 @@ import { primeDummyHash } from './passwords/passwords';
 import { createAuthRateLimiters } from './rate-limit/limiters';
 import { RateLimitHitSweeper, rateLimitHitModel } from './rate-limit/mongo-store';
 import { currentUserRoute } from './routes/current-user';
-import { SIGNIN_PATH, signinRoute } from './routes/signin';
+import { signinRoute } from './routes/signin';
 import { signoutRoute } from './routes/signout';
-import { SIGNUP_PATH, signupRoute } from './routes/signup';
+import { signupRoute } from './routes/signup';
 
 // Expired hits are swept at least this often, whatever the window.
 const MAX_SWEEP_INTERVAL_MS = 60_000;
@@ -56,9 +56,6 @@ export const authService: ServiceDefinition<AuthConfig> = {
     signinRoute(api, users, limiters, config);
     signoutRoute(api);
     currentUserRoute(api);
-    // Invalid requests must count against the per-IP budget too, and an operation validates its body before
-    // anything of its own runs: so the per-IP limiter sits on the app, ahead of the operations.
-    app.post([SIGNUP_PATH, SIGNIN_PATH], limiters.perIp);
     api.mount(app);
   },
 };

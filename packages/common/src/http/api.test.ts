@@ -83,6 +83,7 @@ describe('the document', () => {
       },
     ]);
     expect(show.security).toEqual([{}, { cookieAuth: [] }, { bearerAuth: [] }]);
+    expect(Object.keys(show.responses as object).sort()).toEqual(['200', '400', '404', '500']);
     expect(Object.keys(document.components.securitySchemes)).toEqual(['cookieAuth', 'bearerAuth']);
   });
 
@@ -131,5 +132,61 @@ describe('serving', () => {
   it('does not check answers when told not to (production)', async () => {
     const app = testApp((app) => notesApi({ validateResponses: false, lie: true }).mount(app));
     await request(app).post('/api/notes').set('Authorization', bearer).send({ title: 'ok' }).expect(201);
+  });
+});
+
+describe('per-operation middleware and documented headers', () => {
+  const limited = new ApiRouter({ title: 'limited', validateResponses: true }).route({
+    method: 'post',
+    path: '/api/limited/:name',
+    operationId: 'limited',
+    summary: 'Rate limited',
+    auth: 'none',
+    params: z.object({ name: z.string() }),
+    body: z.object({ n: z.number() }),
+    before: [
+      (_req, res, next) => {
+        if (res.locals.blocked) return next();
+        res
+          .set('Retry-After', '7')
+          .status(429)
+          .json({ errors: [{ message: 'Too many requests' }] });
+      },
+    ],
+    responses: {
+      200: { description: 'OK', schema: z.object({}).strict() },
+      429: {
+        description: 'Too many requests',
+        schema: errorBodySchema,
+        headers: { 'Retry-After': { description: 'Seconds to wait', schema: z.number().int() } },
+      },
+    },
+    handler: (_req, res) => {
+      res.json({});
+    },
+  });
+
+  it('runs `before` ahead of validation, and checks its answer against the document too', async () => {
+    const app = testApp((app) => limited.mount(app));
+    const answer = await request(app).post('/api/limited/x').send({ n: 'not a number' }).expect(429);
+    expect(answer.headers['retry-after']).toBe('7');
+  });
+
+  it('documents response headers, and no 400 for path parameters that accept any string', () => {
+    const operation = (
+      limited.document() as { paths: Record<string, Record<string, { responses: Record<string, unknown> }>> }
+    ).paths['/api/limited/{name}']!.post!;
+    expect(operation.responses['429']).toMatchObject({
+      headers: { 'Retry-After': { schema: { type: 'integer' } } },
+    });
+    expect(Object.keys(operation.responses).sort()).toEqual([
+      '200',
+      '400',
+      '404',
+      '413',
+      '415',
+      '429',
+      '500',
+    ]);
   });
 });

@@ -15,6 +15,8 @@ export interface ResponseSpec {
   description: string;
   /** Schema of its JSON body; absent for an empty body (204). */
   schema?: z.ZodType;
+  /** Headers the answer carries, e.g. `Retry-After` on a 429. */
+  headers?: Record<string, { description: string; schema: z.ZodType }>;
 }
 
 /** The schema of every error body: `{"errors":[{"message", "field"?}]}` (DESIGN.md). */
@@ -58,6 +60,8 @@ export interface RouteSpec<
   query?: Q;
   /** Every answer the operation gives on purpose, by status (400/401/413/500 for errors are added for you). */
   responses: Record<number, ResponseSpec>;
+  /** Middleware that runs first, before auth and validation (e.g. a rate limit that must count bad requests too). */
+  before?: RequestHandler[];
   /** The handler; throw the HTTP error classes for error answers. */
   handler: (req: TypedRequest<B, P, Q>, res: Response) => unknown | Promise<unknown>;
 }
@@ -145,6 +149,7 @@ export class ApiRouter {
     for (const route of this.routes) {
       const chain: RequestHandler[] = [];
       if (this.options.validateResponses) chain.push(this.responseCheck(route));
+      chain.push(...(route.before ?? []));
       if (route.auth === 'required') chain.push(requireAuth);
       if (route.body || route.params || route.query) {
         chain.push(validate({ body: route.body, params: route.params, query: route.query }));
@@ -214,12 +219,22 @@ export class ApiRouter {
       const responses = Object.fromEntries(
         Object.entries({ ...defaultErrors(route), ...route.responses }).map(([status, spec]) => [
           status,
-          spec.schema
-            ? {
-                description: spec.description,
-                content: { 'application/json': { schema: jsonSchema(spec.schema, 'output') } },
-              }
-            : { description: spec.description },
+          {
+            description: spec.description,
+            ...(spec.headers
+              ? {
+                  headers: Object.fromEntries(
+                    Object.entries(spec.headers).map(([name, header]) => [
+                      name,
+                      { description: header.description, schema: jsonSchema(header.schema, 'output') },
+                    ]),
+                  ),
+                }
+              : {}),
+            ...(spec.schema
+              ? { content: { 'application/json': { schema: jsonSchema(spec.schema, 'output') } } }
+              : {}),
+          },
         ]),
       );
       const security =

@@ -26,6 +26,8 @@ export function signinRoute(
     operationId: 'signIn',
     summary: 'Sign in with email and password',
     auth: 'none',
+    // Before validation: invalid requests count against the per-IP budget too.
+    before: [limiters.perIp],
     body: signinBodySchema,
     responses: {
       200: {

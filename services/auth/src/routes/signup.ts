@@ -16,7 +16,7 @@ function isDuplicateKey(error: unknown): boolean {
 
 /**
  * POST /api/users/signup → 201 {id, email, token} and the session cookie; 409 when the email is taken.
- * The per-IP limiter runs before this operation (see app.ts); the per-email one here, on the validated email.
+ * The per-IP limiter runs before validation (`before`); the per-email one here, on the validated email.
  */
 export function signupRoute(
   api: ApiRouter,
@@ -30,6 +30,8 @@ export function signupRoute(
     operationId: 'signUp',
     summary: 'Create an account and sign in',
     auth: 'none',
+    // Before validation: invalid requests count against the per-IP budget too.
+    before: [limiters.perIp],
     body: signupBodySchema,
     responses: {
       201: {
