@@ -17,6 +17,7 @@ export function schedulerOf(context: ExpirationContext): ExpirationScheduler {
       store: context.models.expirations,
       logger: context.logger,
       pollMs: context.config.EXPIRATION_POLL_MS,
+      metrics: context.metrics,
     });
     schedulers.set(context, scheduler);
   }

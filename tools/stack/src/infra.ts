@@ -147,7 +147,8 @@ export async function startPaymentsBackend(log: PrefixedLog): Promise<PaymentsBa
   return {
     url: 'sandbox',
     description: 'sandbox gateway (no Stripe: tok_visa charged, tok_chargeDeclined declined)',
-    env: { STRIPE_SECRET_KEY: key, PAYMENT_GATEWAY: 'sandbox' },
+    // No key at all: payments refuses a live key next to the sandbox, and the sandbox needs none.
+    env: { STRIPE_SECRET_KEY: '', PAYMENT_GATEWAY: 'sandbox' },
     stop: async () => undefined,
   };
 }

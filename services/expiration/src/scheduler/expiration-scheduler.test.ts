@@ -1,4 +1,4 @@
-import { durableName, type EventData, type RunningService, startService } from '@ticketing/common';
+import { durableName, type EventData, newEvent, type RunningService, startService } from '@ticketing/common';
 import {
   collectStream,
   eventually,
@@ -54,6 +54,15 @@ async function completions(orderIds: string[]) {
     filter: 'expiration.complete',
   });
   return messages.filter((m) => wanted.has((m.data as EventData<'expiration.complete'>).orderId));
+}
+
+/** The value of a counter on the instance's `GET /metrics` (the one way operators see it). */
+async function metric(running: Running, name: string): Promise<number> {
+  const response = await request(running.app).get('/metrics');
+  expect(response.status).toBe(200);
+  const line = new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(response.text);
+  if (!line) throw new Error(`${name} is not on /metrics`);
+  return Number(line[1]);
 }
 
 /** Publishes `order.created` for each time and waits until every job is scheduled. */
@@ -113,6 +122,8 @@ it('publishes expiration.complete {orderId, version 0} at expiresAt, on a timer 
       status: 'fired',
       version: 1,
     });
+    expect(await metric(running, 'expirations_fired_total')).toBe(1);
+    expect(await metric(running, 'expiration_claims_lost_total')).toBe(0);
   } finally {
     await collector.close();
     await stop(running);
@@ -171,10 +182,45 @@ it('fires each order exactly once when two instances share the jobs', async () =
   expect(messages.every((m) => (m.data as EventData<'expiration.complete'>).version === 0)).toBe(true);
   const [schedulerA, schedulerB] = [schedulerOf(a.context), schedulerOf(b.context)];
   expect(schedulerA.fired + schedulerB.fired).toBe(20);
+  // Each instance's /metrics tells the same: 20 fired between them, and the races each one lost.
+  expect((await metric(a, 'expirations_fired_total')) + (await metric(b, 'expirations_fired_total'))).toBe(
+    20,
+  );
+  expect(await metric(a, 'expiration_claims_lost_total')).toBe(schedulerA.claimsLost);
+  expect(await metric(b, 'expiration_claims_lost_total')).toBe(schedulerB.claimsLost);
   const changes = await a.context.models.expirations.changes.countDocuments({ aggregateId: { $in: ids } });
   expect(changes).toBe(40); // version 0 (scheduled) and version 1 (fired) of each, nothing more
 
   await Promise.all([stop(a), stop(b)]);
+});
+
+it('counts a due expiration another writer claimed first on /metrics, and does not fire it again', async () => {
+  const running = await start();
+  const expiresAt = new Date(Date.now() + 2500);
+  const [order] = await schedule(running, [expiresAt]);
+  // Another replica claims the firing (version 1, with its event) and stalls before writing the head: the
+  // head still says scheduled when this instance's timer comes.
+  await running.context.models.expirations.changes.insertOne({
+    _id: `${order!.id}:1`,
+    aggregateId: order!.id,
+    version: 1,
+    state: { orderId: order!.id, expiresAt, status: 'fired', firedAt: new Date() },
+    events: [newEvent('expiration.complete', { orderId: order!.id, version: 0 })],
+    published: false,
+    at: new Date(),
+  });
+  expect(await metric(running, 'expiration_claims_lost_total')).toBe(0);
+
+  await eventually(async () => expect(await metric(running, 'expiration_claims_lost_total')).toBe(1), {
+    timeoutMs: 6000,
+  });
+  expect(await metric(running, 'expirations_fired_total')).toBe(0);
+  expect(schedulerOf(running.context).claimsLost).toBe(1);
+  // The other writer's event goes out through the outbox, once.
+  await eventually(async () => expect(await completions([order!.id])).toHaveLength(1), { timeoutMs: 3000 });
+  await sleep(300);
+  expect(await completions([order!.id])).toHaveLength(1);
+  await stop(running);
 });
 
 it('serves health, readiness and metrics', async () => {
@@ -184,6 +230,8 @@ it('serves health, readiness and metrics', async () => {
   const metrics = await request(running.app).get('/metrics');
   expect(metrics.status).toBe(200);
   expect(metrics.text).toContain('outbox_published_total');
+  expect(metrics.text).toContain('# TYPE expirations_fired_total counter');
+  expect(metrics.text).toContain('# TYPE expiration_claims_lost_total counter');
   expect((await request(running.app).get('/api/anything')).status).toBe(404);
   await stop(running);
 });

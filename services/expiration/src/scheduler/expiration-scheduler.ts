@@ -6,6 +6,7 @@ import {
   VersionConflictError,
   type Worker,
 } from '@ticketing/common';
+import { Counter, type Registry } from 'prom-client';
 import type { ExpirationState } from '../models/expiration';
 
 /** Options of {@link ExpirationScheduler}. */
@@ -18,6 +19,21 @@ export interface ExpirationSchedulerOptions {
   pollMs: number;
   /** Due jobs read per query (default 100). */
   batchSize?: number;
+  /** The service's registry: `expirations_fired_total` and `expiration_claims_lost_total` are counted there. */
+  metrics?: Registry;
+}
+
+/** Counter names on the service's registry. */
+export const EXPIRATION_METRICS = {
+  fired: 'expirations_fired_total',
+  claimsLost: 'expiration_claims_lost_total',
+} as const;
+
+/** The named counter on `registry`, created on first use (one per registry, whatever builds it). */
+function counterOn(registry: Registry, name: string, help: string): Counter {
+  const existing = registry.getSingleMetric(name);
+  if (existing) return existing as Counter;
+  return new Counter({ name, help, registers: [registry] });
 }
 
 // setTimeout takes a signed 32-bit delay; longer waits are re-armed by the poll anyway.
@@ -42,9 +58,24 @@ export class ExpirationScheduler implements Worker {
   fired = 0;
   /** Due expirations another replica fired first, since this instance was built. */
   claimsLost = 0;
+  private readonly firedCounter: Counter | undefined;
+  private readonly claimsLostCounter: Counter | undefined;
 
   constructor(private readonly options: ExpirationSchedulerOptions) {
     this.batchSize = options.batchSize ?? 100;
+    if (options.metrics) {
+      this.firedCounter = counterOn(
+        options.metrics,
+        EXPIRATION_METRICS.fired,
+        'Expirations this instance fired (wrote expiration.complete for)',
+      );
+      // Normal with several replicas; a steady rise with one replica means heads are not being written.
+      this.claimsLostCounter = counterOn(
+        options.metrics,
+        EXPIRATION_METRICS.claimsLost,
+        'Due expirations another writer claimed first (version conflict on firing)',
+      );
+    }
   }
 
   /** Starts polling and runs a first pass at once (jobs that came due while no scheduler ran fire now). */
@@ -87,16 +118,18 @@ export class ExpirationScheduler implements Worker {
   /** One pass: fires every due job; resolves with how many this instance fired. */
   async runOnce(): Promise<number> {
     let fired = 0;
+    let horizon: Date;
     for (;;) {
+      horizon = new Date();
       const due = await this.options.store.model
-        .find({ status: 'scheduled', expiresAt: { $lte: new Date() } })
+        .find({ status: 'scheduled', expiresAt: { $lte: horizon } })
         .sort({ expiresAt: 1 })
         .limit(this.batchSize)
         .lean<Array<Head<ExpirationState>>>();
       for (const job of due) if (await this.fire(job)) fired++;
       if (due.length < this.batchSize) break;
     }
-    await this.armForNextJob();
+    await this.armForNextJob(horizon);
     return fired;
   }
 
@@ -109,17 +142,22 @@ export class ExpirationScheduler implements Worker {
       if (!(error instanceof VersionConflictError)) throw error;
       // Another replica fired it; if that replica died before writing the head, roll it forward when safe.
       this.claimsLost++;
+      this.claimsLostCounter?.inc();
       await this.options.store.repairHead(String(job._id), job.version + 1);
       return false;
     }
     this.fired++;
+    this.firedCounter?.inc();
     return true;
   }
 
-  private async armForNextJob(): Promise<void> {
-    // Only future jobs: a due job that could not fire now is retried by the poll, not in a tight timer loop.
+  /** Sets a timer for the nearest job after `horizon`, the instant the last due-query looked up to. */
+  private async armForNextJob(horizon: Date): Promise<void> {
+    // Only jobs after the horizon: a due job that could not fire is retried by the poll, not in a tight timer
+    // loop. Not "after now": a job falling due between the due-query and this one (a timer fires a millisecond
+    // early by the wall clock) would then be in neither, and wait for the next poll.
     const next = await this.options.store.model
-      .findOne({ status: 'scheduled', expiresAt: { $gt: new Date() } })
+      .findOne({ status: 'scheduled', expiresAt: { $gt: horizon } })
       .sort({ expiresAt: 1 })
       .lean<Head<ExpirationState>>();
     if (next) this.wakeAt(new Date(next.expiresAt).getTime());

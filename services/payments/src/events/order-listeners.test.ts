@@ -28,8 +28,8 @@ let gateway: RecordingGateway;
 beforeAll(async () => {
   [nats, mongo] = await Promise.all([startNats(), startMongo()]);
   const definition = createPaymentsService({
-    gateway: (config) => {
-      gateway = new RecordingGateway(stripeGatewayFromConfig(config));
+    gateway: (context) => {
+      gateway = new RecordingGateway(stripeGatewayFromConfig(context.config));
       return gateway;
     },
   });

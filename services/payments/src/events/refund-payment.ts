@@ -1,7 +1,13 @@
-import { type AggregateStore, VersionConflictError } from '@ticketing/common';
-import type { Model } from 'mongoose';
-import type { PaymentGateway } from '../gateway/payment-gateway';
-import type { PaymentClaim, PaymentState } from '../models/payment';
+import { PoisonMessageError, VersionConflictError } from '@ticketing/common';
+import {
+  type ChargeDeps,
+  ClaimNotResumableError,
+  claimAgeMs,
+  isRecorded,
+  paymentOfClaim,
+  resumeClaim,
+} from '../charging/order-charge';
+import type { PaymentClaim } from '../models/payment';
 
 /** The order's charge is still in flight; the refund is retried once it settled (paid, or failed and released). */
 export class PaymentNotSettledError extends Error {
@@ -16,27 +22,37 @@ export class PaymentNotSettledError extends Error {
 /** What {@link refundPaymentOfOrder} found and did. */
 export type RefundOutcome = 'no-payment' | 'refunded' | 'already-refunded';
 
-/** What a refund needs. */
-export interface RefundDeps {
-  claims: Model<PaymentClaim>;
-  payments: AggregateStore<PaymentState>;
-  gateway: PaymentGateway;
-}
+/** What a refund needs: the charging dependencies, as a refund may first have to finish an abandoned charge. */
+export type RefundDeps = ChargeDeps;
 
 /**
  * Returns the money of a cancelled order (DESIGN.md rule 3: a payment that lands on a cancelled order is refunded)
  * and records it as the payment's version 1. Idempotent: the gateway sees the same key (`refund-<orderId>`) on
- * every attempt, and a recorded refund is final. Throws {@link PaymentNotSettledError} while a charge is in flight.
+ * every attempt, and a recorded refund is final. A claim without a payment is a charge in flight
+ * ({@link PaymentNotSettledError}, retried) until the grace period has passed; then its charger is taken for dead
+ * and the charge is resumed under its idempotency key (recorded with its `payment.created`), then refunded.
  */
 export async function refundPaymentOfOrder(deps: RefundDeps, orderId: string): Promise<RefundOutcome> {
   const claim = await deps.claims.findById(orderId).lean<PaymentClaim>();
   if (!claim) return 'no-payment';
-  let payment = await deps.payments.get(claim.paymentId);
-  // A writer that died between its claim and its head: roll the head forward once it is safe to.
-  if (!payment && (await deps.payments.repairHead(claim.paymentId, 0))) {
-    payment = await deps.payments.get(claim.paymentId);
+  let payment = await paymentOfClaim(deps, claim);
+  if (!payment) {
+    if (!(await isRecorded(deps, claim))) {
+      if (claimAgeMs(claim) < deps.claimGraceMs) throw new PaymentNotSettledError(orderId);
+      let outcome: Awaited<ReturnType<typeof resumeClaim>>;
+      try {
+        outcome = await resumeClaim(deps, claim);
+      } catch (error) {
+        // Retrying cannot help: dead-letter it now, with the reason, for whoever reconciles it.
+        if (error instanceof ClaimNotResumableError)
+          throw new PoisonMessageError(error.message, { cause: error });
+        throw error;
+      }
+      if (outcome === 'released') return 'no-payment';
+    }
+    payment = await paymentOfClaim(deps, claim);
+    if (!payment) throw new PaymentNotSettledError(orderId);
   }
-  if (!payment) throw new PaymentNotSettledError(orderId);
   if (payment.status === 'refunded') return 'already-refunded';
 
   const { refundId } = await deps.gateway.refund({

@@ -1,8 +1,8 @@
-// Gateway failures through the whole service. An unreachable gateway is real (a closed port). A decline is not
-// something stripe-mock can produce (it answers every valid request with a canned success; declines are out of
-// its scope, stripe/stripe-mock#158), so the decline case talks to a one-route HTTP server answering exactly
-// what Stripe documents for a declined card: the real Stripe client and StripeGateway still do all the work.
-import { type EventData, type RunningService, startService } from '@ticketing/common';
+// Gateway failures through the whole service. An unreachable Stripe is real (a closed port). A decline comes from
+// the sandbox gateway, a real part of the system (PAYMENT_GATEWAY=sandbox): stripe-mock cannot decline a card
+// (stripe/stripe-mock#158), and the Stripe side of a decline — Stripe's own card_error mapped to the gateway's
+// error — is covered by stripe-gateway.test.ts with Stripe's error classes.
+import { type Env, type EventData, type RunningService, startService } from '@ticketing/common';
 import {
   eventually,
   type MongoHandle,
@@ -16,13 +16,18 @@ import request from 'supertest';
 import { paymentsService } from '../app';
 import type { PaymentsConfig } from '../config';
 import type { PaymentsModels } from '../models/models';
-import { fastListeners, orderCreated, paymentsEnv } from '../test-support/fixtures';
-import { cannedServer, closedPort, stripeCardDeclinedBody } from '../test-support/servers';
+import { fastListeners, orderCreated, paymentsEnv, sandboxEnv } from '../test-support/fixtures';
+import { closedPort } from '../test-support/servers';
+import { SANDBOX_COLLECTION } from './sandbox-gateway';
+
+type Running = RunningService<PaymentsConfig, PaymentsModels>;
 
 let nats: NatsServerHandle;
 let mongo: MongoHandle;
 const buyer = signTestUser();
-const order = orderCreated({ userId: buyer.user.id });
+const unreachableOrder = orderCreated({ userId: buyer.user.id });
+const declinedOrder = orderCreated({ userId: buyer.user.id });
+const unknownTokenOrder = orderCreated({ userId: buyer.user.id });
 
 beforeAll(async () => {
   [nats, mongo] = await Promise.all([startNats(), startMongo()]);
@@ -33,14 +38,11 @@ afterAll(async () => {
   await nats?.close();
 });
 
-/** Runs `body` against a payments instance charging through `stripeApiUrl`, then stops the instance. */
-async function withPayments(
-  stripeApiUrl: string,
-  body: (running: RunningService<PaymentsConfig, PaymentsModels>) => Promise<void>,
-) {
+/** Runs `body` against a payments instance with this environment, then stops the instance. */
+async function withPayments(env: Env, body: (running: Running) => Promise<void>) {
   const running = await startService(
     { ...paymentsService, listenerOptions: fastListeners },
-    { env: paymentsEnv(nats, mongo, { STRIPE_API_URL: stripeApiUrl }), listen: false },
+    { env, listen: false },
   );
   try {
     await body(running);
@@ -54,49 +56,76 @@ async function paymentEventsOf(orderId: string) {
   return messages.filter((m) => (m.data as EventData<'payment.created'>).orderId === orderId);
 }
 
-function pay(running: RunningService<PaymentsConfig, PaymentsModels>) {
-  return request(running.app)
-    .post('/api/payments')
-    .set('Cookie', buyer.cookie)
-    .send({ orderId: order.id, token: 'tok_visa' });
+async function knowOrder(running: Running, order: EventData<'order.created'>) {
+  await running.context.bus.publish('order.created', order);
+  await eventually(async () => expect(await running.context.models.orders.get(order.id)).not.toBeNull());
+}
+
+function pay(running: Running, orderId: string, token = 'tok_visa') {
+  return request(running.app).post('/api/payments').set('Cookie', buyer.cookie).send({ orderId, token });
 }
 
 it('answers 502 when the gateway is unreachable and records nothing', async () => {
-  await withPayments(`http://127.0.0.1:${await closedPort()}`, async (running) => {
-    await running.context.bus.publish('order.created', order);
-    await eventually(async () => expect(await running.context.models.orders.get(order.id)).not.toBeNull());
+  await withPayments(
+    paymentsEnv(nats, mongo, { STRIPE_API_URL: `http://127.0.0.1:${await closedPort()}` }),
+    async (running) => {
+      await knowOrder(running, unreachableOrder);
 
-    const response = await pay(running);
+      const response = await pay(running, unreachableOrder.id);
 
-    expect(response.status).toBe(502);
-    expect(response.body.errors[0].message).toMatch(/payment provider/i);
-    expect(await running.context.models.payments.model.countDocuments({ orderId: order.id })).toBe(0);
-    expect(await running.context.models.claims.countDocuments({ _id: order.id })).toBe(0);
+      expect(response.status).toBe(502);
+      expect(response.body.errors[0].message).toMatch(/payment provider/i);
+      expect(
+        await running.context.models.payments.model.countDocuments({ orderId: unreachableOrder.id }),
+      ).toBe(0);
+      expect(await running.context.models.claims.countDocuments({ _id: unreachableOrder.id })).toBe(0);
+    },
+  );
+});
+
+it('answers 402 with the decline reason when the card is declined (sandbox gateway) and records no payment', async () => {
+  await withPayments(sandboxEnv(nats, mongo), async (running) => {
+    await knowOrder(running, declinedOrder);
+
+    const response = await pay(running, declinedOrder.id, 'tok_chargeDeclined');
+
+    expect(response.status).toBe(402);
+    expect(response.body).toEqual({ errors: [{ message: 'Your card was declined.', field: 'token' }] });
+    const { models, connection } = running.context;
+    expect(await models.payments.model.countDocuments({ orderId: declinedOrder.id })).toBe(0);
+    expect(await models.claims.countDocuments({ _id: declinedOrder.id })).toBe(0);
+    // The sandbox kept the decline under the order's idempotency key, as Stripe does: the same request gets it
+    // again (a different card for this order would be refused for reusing the key; see README "Known limits").
+    expect(
+      await connection.collection(SANDBOX_COLLECTION).findOne({ _id: declinedOrder.id as never }),
+    ).toMatchObject({
+      status: 'failed',
+      token: 'tok_chargeDeclined',
+    });
+    const again = await pay(running, declinedOrder.id, 'tok_chargeDeclined');
+    expect(again.status).toBe(402);
+    expect(
+      await connection
+        .collection(SANDBOX_COLLECTION)
+        .countDocuments({ 'metadata.orderId': declinedOrder.id }),
+    ).toBe(1);
+
+    await knowOrder(running, unknownTokenOrder);
+    const unknownToken = await pay(running, unknownTokenOrder.id, 'tok_not_a_test_token');
+    expect(unknownToken.status).toBe(400);
+    expect(unknownToken.body.errors[0]).toMatchObject({
+      field: 'token',
+      message: expect.stringMatching(/No such token/),
+    });
+    expect(await models.claims.countDocuments({ _id: unknownTokenOrder.id })).toBe(0);
   });
 });
 
-it('answers 402 with Stripe’s reason when the card is declined and records nothing', async () => {
-  const stripe = await cannedServer(402, stripeCardDeclinedBody);
-  try {
-    await withPayments(stripe.url, async (running) => {
-      const response = await pay(running);
-
-      expect(response.status).toBe(402);
-      expect(response.body).toEqual({ errors: [{ message: 'Your card was declined.', field: 'token' }] });
-      expect(await running.context.models.payments.model.countDocuments({ orderId: order.id })).toBe(0);
-      expect(await running.context.models.claims.countDocuments({ _id: order.id })).toBe(0);
-      expect(await running.context.models.claims.countDocuments({ _id: order.id })).toBe(0);
-    });
-  } finally {
-    await stripe.close();
-  }
-});
-
-it('lets the order be paid once the gateway works again, with nothing left over from the failures', async () => {
-  expect(await paymentEventsOf(order.id)).toHaveLength(0);
-  await withPayments(paymentsEnv(nats, mongo).STRIPE_API_URL!, async (running) => {
-    const response = await pay(running);
+it('lets the order be paid once the gateway works again, with nothing left over from the failure', async () => {
+  expect(await paymentEventsOf(unreachableOrder.id)).toHaveLength(0);
+  await withPayments(paymentsEnv(nats, mongo), async (running) => {
+    const response = await pay(running, unreachableOrder.id);
     expect(response.status).toBe(201);
-    await eventually(async () => expect(await paymentEventsOf(order.id)).toHaveLength(1));
+    await eventually(async () => expect(await paymentEventsOf(unreachableOrder.id)).toHaveLength(1));
   });
 });

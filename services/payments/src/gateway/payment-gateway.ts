@@ -6,8 +6,10 @@ export interface ChargeRequest {
   currency: 'usd';
   /** Card token collected by the client (e.g. Stripe.js `tok_...`). */
   token: string;
-  /** Same key → same charge at the provider, however often the request is sent. */
+  /** Same key → same charge at the provider, however often the request is sent (with the same parameters). */
   idempotencyKey: string;
+  /** Shown beside the charge at the provider (e.g. the order id), for reconciliation. */
+  metadata?: Record<string, string>;
 }
 
 /** The provider's record of a successful charge. */

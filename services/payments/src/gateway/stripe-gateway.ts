@@ -44,7 +44,8 @@ export function toGatewayError(error: unknown): Error {
   if (error instanceof Stripe.errors.StripeCardError) {
     return new PaymentDeclinedError(
       error.message || 'Your card was declined',
-      error.decline_code ?? error.code,
+      // The client sets decline_code to '' when Stripe sent none (e.g. expired_card has only `code`).
+      error.decline_code || error.code,
     );
   }
   if (error instanceof Stripe.errors.StripeInvalidRequestError && error.param === 'source') {
@@ -71,7 +72,12 @@ export class StripeGateway implements PaymentGateway {
   async charge(request: ChargeRequest): Promise<ChargeResult> {
     try {
       const charge = await this.stripe.charges.create(
-        { amount: request.amountCents, currency: request.currency, source: request.token },
+        {
+          amount: request.amountCents,
+          currency: request.currency,
+          source: request.token,
+          ...(request.metadata ? { metadata: request.metadata } : {}),
+        },
         { idempotencyKey: request.idempotencyKey },
       );
       return { chargeId: charge.id };

@@ -23,8 +23,8 @@ let gateway: RecordingGateway;
 beforeAll(async () => {
   [nats, mongo] = await Promise.all([startNats(), startMongo()]);
   const definition = createPaymentsService({
-    gateway: (config) => {
-      gateway = new RecordingGateway(stripeGatewayFromConfig(config));
+    gateway: (context) => {
+      gateway = new RecordingGateway(stripeGatewayFromConfig(context.config));
       return gateway;
     },
   });
@@ -78,7 +78,13 @@ it('charges the price in cents through Stripe and emits payment.created (v0) thr
   expect(response.status).toBe(201);
   expect(response.body).toEqual({ id: expect.stringMatching(/^[a-f0-9]{24}$/) });
   expect(gateway.chargesOf(order.id)).toEqual([
-    { amountCents: 1999, currency: 'usd', token: 'tok_visa', idempotencyKey: order.id },
+    {
+      amountCents: 1999,
+      currency: 'usd',
+      token: 'tok_visa',
+      idempotencyKey: order.id,
+      metadata: { orderId: order.id },
+    },
   ]);
   const payment = await payments().get(response.body.id);
   expect(payment).toMatchObject({
@@ -108,7 +114,14 @@ it('charges the price in cents through Stripe and emits payment.created (v0) thr
       events: [expect.objectContaining({ subject: 'payment.created' })],
     }),
   );
-  expect(await claims().findById(order.id).lean()).toMatchObject({ paymentId: response.body.id });
+  // The claim keeps the charge's exact parameters: a resumed charge must be the same request under the same key.
+  expect(await claims().findById(order.id).lean()).toMatchObject({
+    paymentId: response.body.id,
+    userId: buyer.user.id,
+    token: 'tok_visa',
+    amountCents: 1999,
+    currency: 'usd',
+  });
 });
 
 it('lets exactly one of two concurrent payments for an order charge: one 201, one 409, one charge', async () => {
@@ -219,4 +232,41 @@ it('serves health, readiness and metrics', async () => {
   expect(metrics.status).toBe(200);
   expect(metrics.text).toContain('http_request_duration_seconds');
   expect(metrics.text).toContain('route="/api/payments"');
+});
+
+it('serves its OpenAPI document listing every operation with its documented answers', async () => {
+  const response = await request(running.app).get('/openapi.json');
+  expect(response.status).toBe(200);
+  expect(response.body).toMatchObject({ openapi: '3.1.0', info: { title: 'payments API' } });
+  const operations = Object.entries(response.body.paths as Record<string, Record<string, unknown>>).flatMap(
+    ([path, methods]) =>
+      Object.entries(methods).map(
+        ([method, op]) => `${method.toUpperCase()} ${path} ${(op as { operationId: string }).operationId}`,
+      ),
+  );
+  expect(operations).toEqual(['POST /api/payments createPayment']);
+  const create = response.body.paths['/api/payments'].post;
+  expect(Object.keys(create.responses).sort()).toEqual([
+    '201',
+    '400',
+    '401',
+    '402',
+    '403',
+    '404',
+    '409',
+    '413',
+    '415',
+    '500',
+    '502',
+  ]);
+  expect(create.requestBody.content['application/json'].schema).toMatchObject({
+    type: 'object',
+    required: ['orderId', 'token'],
+  });
+  expect(create.responses['201'].content['application/json'].schema).toMatchObject({
+    type: 'object',
+    properties: { id: { type: 'string' } },
+    additionalProperties: false,
+  });
+  expect(create.security).toEqual([{ cookieAuth: [] }, { bearerAuth: [] }]);
 });

@@ -1,45 +1,37 @@
 import {
+  type ApiRouter,
   BadRequestError,
   ConflictError,
+  errorBodySchema,
   ForbiddenError,
-  type Logger,
   NotFoundError,
-  newEvent,
-  objectIdSchema,
-  requireAuth,
-  validate,
 } from '@ticketing/common';
-import type { Express } from 'express';
 import { Types } from 'mongoose';
-import { z } from 'zod';
+import {
+  type ChargeDeps,
+  ClaimNotResumableError,
+  chargeRequestOf,
+  claimAgeMs,
+  isRecorded,
+  recordPayment,
+  releaseClaim,
+  resumeClaim,
+  toCents,
+} from '../charging/order-charge';
 import {
   InvalidPaymentTokenError,
   PaymentDeclinedError,
-  type PaymentGateway,
+  PaymentGatewayError,
 } from '../gateway/payment-gateway';
 import type { PaymentsModels } from '../models/models';
 import type { OrderState } from '../models/order';
+import type { PaymentClaim } from '../models/payment';
 import { BadGatewayError, PaymentRequiredError } from './http-errors';
-
-/** Body of `POST /api/payments`. */
-export const newPaymentBodySchema = z.object({
-  orderId: objectIdSchema,
-  token: z
-    .string()
-    .max(255, 'must be at most 255 characters')
-    .regex(/^\S+$/, 'must be a card token without spaces'),
-});
+import { newPaymentBodySchema, paymentCreatedSchema } from './schemas';
 
 /** What the payment route works with. */
-export interface NewPaymentDeps {
+export interface NewPaymentDeps extends ChargeDeps {
   models: PaymentsModels;
-  gateway: PaymentGateway;
-  logger: Logger;
-}
-
-/** Cents for a price in major units; the catalog allows at most two decimals, so rounding only removes float noise. */
-export function toCents(price: number): number {
-  return Math.round(price * 100);
 }
 
 function isDuplicateKey(error: unknown): boolean {
@@ -52,81 +44,144 @@ function refusalFor(order: OrderState): ConflictError | undefined {
   return undefined;
 }
 
+const alreadyPaid = () => new ConflictError('Order is already paid', 'orderId');
+const inProgress = () => new ConflictError('A payment for this order is already in progress', 'orderId');
+
+/** A gateway failure as the route answers it (502), logged with the order. */
+function badGateway(deps: NewPaymentDeps, error: unknown, orderId: string): BadGatewayError {
+  deps.logger.error({ err: error, orderId }, 'payment gateway failed');
+  return new BadGatewayError('The payment provider could not be reached; nothing was recorded, try again');
+}
+
 /**
- * Mounts `POST /api/payments {orderId, token}` → 201 {id}. A claim on the order (unique key = order id) is
- * inserted before the gateway is called, so of several concurrent attempts exactly one charges and the others get
- * 409 without touching the card. A failed charge removes the claim; a successful one creates the payment with
- * its `payment.created` in one insert.
+ * Takes the order's claim for `claim`. Another live attempt's claim is a 409; one older than the grace period
+ * without a payment was left by a process that died mid-charge: it is finished first (same idempotency key, so
+ * never a second charge) — paid is a 409, a refused card frees the claim for this attempt.
  */
-export function mountNewPayment(app: Express, deps: NewPaymentDeps): void {
-  const { models, gateway, logger } = deps;
-
-  app.post('/api/payments', requireAuth, validate({ body: newPaymentBodySchema }), async (req, res) => {
-    const { orderId, token } = req.body as z.infer<typeof newPaymentBodySchema>;
-    const user = req.currentUser!;
-
-    const order = await models.orders.get(orderId);
-    if (!order) throw new NotFoundError('Order not found');
-    if (order.userId !== user.id) throw new ForbiddenError('This order belongs to someone else');
-    const refusal = refusalFor(order);
-    if (refusal) throw refusal;
-
-    const paymentId = new Types.ObjectId().toHexString();
+async function takeClaim(deps: NewPaymentDeps, claim: PaymentClaim): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
     try {
-      await models.claims.create({ _id: orderId, paymentId, userId: user.id, at: new Date() });
+      await deps.claims.create(claim);
+      return;
     } catch (error) {
       if (!isDuplicateKey(error)) throw error;
-      const paid = await models.payments.model.exists({ orderId });
-      throw new ConflictError(
-        paid ? 'Order is already paid' : 'A payment for this order is already in progress',
-        'orderId',
-      );
     }
-    const release = () => models.claims.deleteOne({ _id: orderId, paymentId });
-
-    // The cancel listener looks for a claim after marking the order cancelled; reading the order again after
-    // our claim means one of us always sees the other: either we see the cancel here, or it sees our claim.
-    const current = await models.orders.get(orderId);
-    const lateRefusal = current ? refusalFor(current) : undefined;
-    if (lateRefusal) {
-      await release();
-      throw lateRefusal;
+    const holder = await deps.claims.findById(claim._id).lean<PaymentClaim>();
+    if (!holder) {
+      if (attempt === 0) continue; // released between our insert and our read: try once more
+      throw inProgress();
     }
-
-    const amountCents = toCents(order.price);
-    let chargeId: string;
+    if ((await isRecorded(deps, holder)) || (await deps.payments.model.exists({ orderId: claim._id }))) {
+      throw alreadyPaid();
+    }
+    if (attempt > 0 || claimAgeMs(holder) < deps.claimGraceMs) throw inProgress();
+    let outcome: Awaited<ReturnType<typeof resumeClaim>>;
     try {
-      ({ chargeId } = await gateway.charge({ amountCents, currency: 'usd', token, idempotencyKey: orderId }));
+      outcome = await resumeClaim(deps, holder);
     } catch (error) {
-      await release();
-      if (error instanceof PaymentDeclinedError) throw new PaymentRequiredError(error.message);
-      if (error instanceof InvalidPaymentTokenError) throw new BadRequestError(error.message, 'token');
-      logger.error({ err: error, orderId }, 'payment gateway failed');
-      throw new BadGatewayError('The payment provider could not be reached; nothing was recorded, try again');
-    }
-
-    try {
-      await models.payments.create(
-        paymentId,
-        {
-          orderId,
-          userId: user.id,
-          amountCents,
-          currency: 'usd',
-          status: 'paid',
-          chargeId,
-          paidAt: new Date(),
-        },
-        [newEvent('payment.created', { id: paymentId, version: 0, orderId, chargeId })],
-      );
-    } catch (error) {
-      // The card is charged and the claim stays: the order cannot be charged twice, and the log names the charge.
-      logger.error(
-        { err: error, orderId, chargeId, paymentId },
-        'charge made but the payment was not recorded',
-      );
+      if (error instanceof PaymentGatewayError) throw badGateway(deps, error, claim._id);
+      if (error instanceof ClaimNotResumableError) {
+        deps.logger.error({ err: error, orderId: claim._id }, 'payment claim needs reconciliation');
+        throw new ConflictError('A payment for this order needs checking by support', 'orderId');
+      }
       throw error;
     }
-    res.status(201).json({ id: paymentId });
+    if (outcome === 'paid') throw alreadyPaid();
+  }
+}
+
+/**
+ * Declares `POST /api/payments {orderId, token}` → 201 {id}. A claim on the order (unique key = order id, with
+ * the charge's parameters) is inserted before the gateway is called, so of several concurrent attempts exactly
+ * one charges and the others get 409 without touching the card. A refused charge removes the claim; a successful
+ * one creates the payment with its `payment.created` in one insert. A claim that outlives its charger is resumed
+ * by the next one to meet it (see {@link resumeClaim}).
+ */
+export function declareNewPayment(api: ApiRouter, deps: NewPaymentDeps): void {
+  const { models, gateway } = deps;
+
+  api.route({
+    method: 'post',
+    path: '/api/payments',
+    operationId: 'createPayment',
+    summary: 'Pay an order: charge the card token for the order’s price and record the payment',
+    auth: 'required',
+    body: newPaymentBodySchema,
+    responses: {
+      201: { description: 'Charged and recorded; `payment.created` follows', schema: paymentCreatedSchema },
+      402: {
+        description:
+          'The card was declined (`field: "token"`); nothing was charged, another card may be tried',
+        schema: errorBodySchema,
+      },
+      403: { description: 'The order belongs to someone else', schema: errorBodySchema },
+      404: {
+        description: 'No such order (yet: the order may not have reached payments)',
+        schema: errorBodySchema,
+      },
+      409: {
+        description: 'The order is cancelled, already paid, or another payment of it is in progress',
+        schema: errorBodySchema,
+      },
+      502: {
+        description: 'The payment provider failed or could not be reached; nothing was recorded, retry',
+        schema: errorBodySchema,
+      },
+    },
+    handler: async (req, res) => {
+      const { orderId, token } = req.body;
+      const user = req.currentUser!;
+
+      const order = await models.orders.get(orderId);
+      if (!order) throw new NotFoundError('Order not found');
+      if (order.userId !== user.id) throw new ForbiddenError('This order belongs to someone else');
+      const refusal = refusalFor(order);
+      if (refusal) throw refusal;
+
+      const claim: PaymentClaim = {
+        _id: orderId,
+        paymentId: new Types.ObjectId().toHexString(),
+        userId: user.id,
+        token,
+        amountCents: toCents(order.price),
+        currency: 'usd',
+        at: new Date(),
+      };
+      await takeClaim(deps, claim);
+
+      // The cancel listener looks for a claim after marking the order cancelled; reading the order again after
+      // our claim means one of us always sees the other: either we see the cancel here, or it sees our claim.
+      const current = await models.orders.get(orderId);
+      const lateRefusal = current ? refusalFor(current) : undefined;
+      if (lateRefusal) {
+        await releaseClaim(deps, claim);
+        throw lateRefusal;
+      }
+
+      let chargeId: string;
+      try {
+        ({ chargeId } = await gateway.charge(chargeRequestOf(claim)));
+      } catch (error) {
+        // A resumer may own a claim past the grace period; half of it leaves a wide margin before one can start.
+        if (claimAgeMs(claim) < deps.claimGraceMs / 2) await releaseClaim(deps, claim);
+        else deps.logger.warn({ orderId }, 'slow charge failed; its claim is left for recovery');
+        if (error instanceof PaymentDeclinedError) throw new PaymentRequiredError(error.message);
+        if (error instanceof InvalidPaymentTokenError) throw new BadRequestError(error.message, 'token');
+        throw badGateway(deps, error, orderId);
+      }
+
+      try {
+        await recordPayment(deps, claim, chargeId);
+      } catch (error) {
+        // The card is charged and the claim stays: the order cannot be charged twice, and once the grace period
+        // has passed the next one to meet the claim records this very charge (same idempotency key).
+        deps.logger.error(
+          { err: error, orderId, chargeId, paymentId: claim.paymentId },
+          'charge made but the payment was not recorded yet; the claim will be resumed',
+        );
+        throw error;
+      }
+      res.status(201).json({ id: claim.paymentId });
+    },
   });
 }

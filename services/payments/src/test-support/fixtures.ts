@@ -23,19 +23,32 @@ export function objectId(): string {
   return randomBytes(12).toString('hex');
 }
 
-/** The environment of a payments instance on these servers, charging through stripe-mock unless overridden. */
-export function paymentsEnv(nats: NatsServerHandle, mongo: MongoHandle, overrides: Env = {}): Env {
+/** The environment every test instance shares: these servers, quiet logs, every answer checked against the API. */
+function commonEnv(nats: NatsServerHandle, mongo: MongoHandle): Env {
   return {
     NATS_URL: nats.url,
     MONGO_URL: mongo.url,
     JWT_KEY: 'test-jwt-key',
     COOKIE_SECURE: 'false',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    API_VALIDATE_RESPONSES: 'true',
+  };
+}
+
+/** The environment of a payments instance on these servers, charging through stripe-mock unless overridden. */
+export function paymentsEnv(nats: NatsServerHandle, mongo: MongoHandle, overrides: Env = {}): Env {
+  return {
+    ...commonEnv(nats, mongo),
     STRIPE_SECRET_KEY: 'sk_test_ticketing',
     STRIPE_API_URL: stripeMockUrl(),
     STRIPE_MAX_NETWORK_RETRIES: '0',
     ...overrides,
   };
+}
+
+/** The environment of a payments instance charging through the sandbox gateway (no stripe-mock needed). */
+export function sandboxEnv(nats: NatsServerHandle, mongo: MongoHandle, overrides: Env = {}): Env {
+  return { ...commonEnv(nats, mongo), PAYMENT_GATEWAY: 'sandbox', ...overrides };
 }
 
 /** Listener tuning for tests: held-back and failed events come back within tens of milliseconds. */

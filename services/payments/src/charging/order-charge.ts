@@ -1,0 +1,162 @@
+import {
+  AggregateExistsError,
+  type AggregateStore,
+  type Head,
+  type Logger,
+  newEvent,
+} from '@ticketing/common';
+import type { Model } from 'mongoose';
+import {
+  type ChargeRequest,
+  InvalidPaymentTokenError,
+  PaymentDeclinedError,
+  type PaymentGateway,
+} from '../gateway/payment-gateway';
+import type { PaymentClaim, PaymentState } from '../models/payment';
+
+/** What charging an order, and finishing an abandoned charge, needs. */
+export interface ChargeDeps {
+  claims: Model<PaymentClaim>;
+  payments: AggregateStore<PaymentState>;
+  gateway: PaymentGateway;
+  logger: Logger;
+  /** Age, in ms, from which a claim without a payment is taken as abandoned by a process that died. */
+  claimGraceMs: number;
+}
+
+/**
+ * How long a claim can still be resumed, in ms. Stripe remembers an idempotency key for at least 24 hours;
+ * past that, re-issuing the charge could charge the card a second time, so an older claim is left to a human.
+ */
+export const CLAIM_RESUMABLE_FOR_MS = 23 * 60 * 60 * 1000;
+
+/** A claim without a payment that cannot be finished automatically: someone must reconcile it at the provider. */
+export class ClaimNotResumableError extends Error {
+  override readonly name = 'ClaimNotResumableError';
+  /** Stable code for callers and logs. */
+  readonly code = 'PAYMENT_CLAIM_NOT_RESUMABLE';
+  constructor(
+    /** The order the claim is for. */
+    readonly orderId: string,
+    reason: string,
+  ) {
+    super(`payment claim of order ${orderId} cannot be resumed: ${reason}; reconcile it with the provider`);
+  }
+}
+
+/** What {@link resumeClaim} found and did. */
+export type ResumeOutcome = 'paid' | 'released';
+
+/** Cents for a price in major units; the catalog allows at most two decimals, so rounding only removes float noise. */
+export function toCents(price: number): number {
+  return Math.round(price * 100);
+}
+
+/** How long ago a claim was taken, in ms. */
+export function claimAgeMs(claim: Pick<PaymentClaim, 'at'>, now = Date.now()): number {
+  return now - new Date(claim.at).getTime();
+}
+
+/**
+ * The gateway request of a claim: the same every time it is built, so a re-issue under the claim's idempotency
+ * key (the order id) is the same request and the provider answers it with the original charge.
+ */
+export function chargeRequestOf(claim: PaymentClaim): ChargeRequest {
+  if (claim.token === undefined || claim.amountCents === undefined) {
+    throw new ClaimNotResumableError(claim._id, 'it was written without its charge parameters');
+  }
+  return {
+    amountCents: claim.amountCents,
+    currency: claim.currency ?? 'usd',
+    token: claim.token,
+    idempotencyKey: claim._id,
+    // Nothing per attempt in here: a retry of the same card must be the same request as far as the key goes.
+    metadata: { orderId: claim._id },
+  };
+}
+
+/** True once the claim's payment is recorded: its version 0 exists, even if its head is not written yet. */
+export async function isRecorded(deps: Pick<ChargeDeps, 'payments'>, claim: PaymentClaim): Promise<boolean> {
+  return (await deps.payments.getChange(claim.paymentId, 0)) !== null;
+}
+
+/** The claim's payment head, rolled forward if its writer died after the change; null if there is none (yet). */
+export async function paymentOfClaim(
+  deps: Pick<ChargeDeps, 'payments'>,
+  claim: PaymentClaim,
+): Promise<Head<PaymentState> | null> {
+  const payment = await deps.payments.get(claim.paymentId);
+  if (payment) return payment;
+  return (await deps.payments.repairHead(claim.paymentId, 0)) ? deps.payments.get(claim.paymentId) : null;
+}
+
+/**
+ * Records the payment of a charged claim: version 0 and its `payment.created`, one insert. Whoever records a
+ * claim's payment uses the claim's payment id, so when the route and a resumer both get the charge, exactly one
+ * insert wins and the other finds it done.
+ */
+export async function recordPayment(
+  deps: Pick<ChargeDeps, 'payments'>,
+  claim: PaymentClaim,
+  chargeId: string,
+): Promise<void> {
+  const { amountCents } = chargeRequestOf(claim);
+  const { _id: orderId, paymentId } = claim;
+  try {
+    await deps.payments.create(
+      paymentId,
+      {
+        orderId,
+        userId: claim.userId,
+        amountCents,
+        currency: 'usd',
+        status: 'paid',
+        chargeId,
+        paidAt: new Date(),
+      },
+      [newEvent('payment.created', { id: paymentId, version: 0, orderId, chargeId })],
+    );
+  } catch (error) {
+    if (!(error instanceof AggregateExistsError)) throw error;
+  }
+}
+
+/** Removes a claim, only the one with this payment id (a newer attempt's claim is not ours to remove). */
+export async function releaseClaim(deps: Pick<ChargeDeps, 'claims'>, claim: PaymentClaim): Promise<void> {
+  await deps.claims.deleteOne({ _id: claim._id, paymentId: claim.paymentId });
+}
+
+/**
+ * Finishes a claim whose charger died between taking it and recording the payment (the caller checked it is
+ * older than the grace period). The charge is re-issued exactly as the claim describes it, under the same
+ * idempotency key: if the first request reached the provider, the provider answers with that charge and charges
+ * nothing more; if it never did, the card is charged now, once. A charge is recorded as the normal path records
+ * it (payment + `payment.created`); a refused card releases the claim. Gateway failures are thrown: the claim
+ * stays for the next one to meet it.
+ */
+export async function resumeClaim(deps: ChargeDeps, claim: PaymentClaim): Promise<ResumeOutcome> {
+  if (await isRecorded(deps, claim)) return 'paid';
+  const request = chargeRequestOf(claim);
+  if (claimAgeMs(claim) > CLAIM_RESUMABLE_FOR_MS) {
+    throw new ClaimNotResumableError(claim._id, 'the provider no longer remembers its idempotency key');
+  }
+  const context = { orderId: claim._id, paymentId: claim.paymentId, claimedAt: claim.at };
+  deps.logger.warn(context, 'resuming a payment claim left without a payment (its charger stopped)');
+  let chargeId: string;
+  try {
+    ({ chargeId } = await deps.gateway.charge(request));
+  } catch (error) {
+    if (error instanceof PaymentDeclinedError || error instanceof InvalidPaymentTokenError) {
+      await releaseClaim(deps, claim);
+      deps.logger.info(
+        { ...context, reason: error.message },
+        'abandoned payment claim released: not charged',
+      );
+      return 'released';
+    }
+    throw error;
+  }
+  await recordPayment(deps, claim, chargeId);
+  deps.logger.warn({ ...context, chargeId }, 'abandoned payment claim resumed: payment recorded');
+  return 'paid';
+}
