@@ -179,14 +179,19 @@ it('releases a stale claim whose card is declined, recording nothing', async () 
   const order = await seedOrder(buyer.user.id);
   await abandonedClaim(order, { token: 'tok_chargeDeclined' });
 
-  // The resumed charge is declined, which frees the order; this attempt (same card) then gets the decline.
+  // The resumed charge is declined, which frees the order; this attempt (its own key) is then declined too.
   const response = await pay(buyer.cookie, order.id, 'tok_chargeDeclined');
 
   expect(response.status).toBe(402);
   expect(await models().claims.countDocuments({ _id: order.id })).toBe(0);
   expect(await models().payments.model.countDocuments({ orderId: order.id })).toBe(0);
   const { charges } = await sandboxRecordsOf(order.id);
-  expect(charges).toEqual([expect.objectContaining({ status: 'failed' })]);
+  expect(charges).toEqual([
+    expect.objectContaining({ status: 'failed' }),
+    expect.objectContaining({ status: 'failed' }),
+  ]);
+  // A declined buyer can pay with another card: each attempt has its own idempotency key.
+  expect((await pay(buyer.cookie, order.id, 'tok_visa')).status).toBe(201);
 });
 
 it('resumes a stale claim met by order.cancelled: records the charge, its payment.created, then refunds it', async () => {

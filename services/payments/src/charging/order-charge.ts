@@ -59,7 +59,11 @@ export function claimAgeMs(claim: Pick<PaymentClaim, 'at'>, now = Date.now()): n
 
 /**
  * The gateway request of a claim: the same every time it is built, so a re-issue under the claim's idempotency
- * key (the order id) is the same request and the provider answers it with the original charge.
+ * key is the same request and the provider answers it with the original charge.
+ *
+ * The key is the order id plus the claim's payment id: one key per claimed attempt. A resumed claim re-uses it
+ * (no second charge), a double click never gets that far (the claim is unique per order), and a buyer whose card
+ * was declined can try another card — with the bare order id, Stripe would replay the decline for 24 hours.
  */
 export function chargeRequestOf(claim: PaymentClaim): ChargeRequest {
   if (claim.token === undefined || claim.amountCents === undefined) {
@@ -69,10 +73,14 @@ export function chargeRequestOf(claim: PaymentClaim): ChargeRequest {
     amountCents: claim.amountCents,
     currency: claim.currency ?? 'usd',
     token: claim.token,
-    idempotencyKey: claim._id,
-    // Nothing per attempt in here: a retry of the same card must be the same request as far as the key goes.
+    idempotencyKey: idempotencyKeyOf(claim),
     metadata: { orderId: claim._id },
   };
+}
+
+/** The provider's idempotency key of a claimed attempt (see {@link chargeRequestOf}). */
+export function idempotencyKeyOf(claim: Pick<PaymentClaim, '_id' | 'paymentId'>): string {
+  return `${claim._id}-${claim.paymentId}`;
 }
 
 /** True once the claim's payment is recorded: its version 0 exists, even if its head is not written yet. */

@@ -65,9 +65,12 @@ function pay(running: Running, orderId: string, token = 'tok_visa') {
   return request(running.app).post('/api/payments').set('Cookie', buyer.cookie).send({ orderId, token });
 }
 
-it('answers 502 when the gateway is unreachable and records nothing', async () => {
+it('answers 502 when the gateway is unreachable, records no payment, and keeps the claim for recovery', async () => {
   await withPayments(
-    paymentsEnv(nats, mongo, { STRIPE_API_URL: `http://127.0.0.1:${await closedPort()}` }),
+    paymentsEnv(nats, mongo, {
+      STRIPE_API_URL: `http://127.0.0.1:${await closedPort()}`,
+      PAYMENT_CLAIM_GRACE_SECONDS: '1',
+    }),
     async (running) => {
       await knowOrder(running, unreachableOrder);
 
@@ -78,7 +81,9 @@ it('answers 502 when the gateway is unreachable and records nothing', async () =
       expect(
         await running.context.models.payments.model.countDocuments({ orderId: unreachableOrder.id }),
       ).toBe(0);
-      expect(await running.context.models.claims.countDocuments({ _id: unreachableOrder.id })).toBe(0);
+      // The outcome is unknown to the service (a timeout looks the same): only the claim's own key may retry it.
+      expect(await running.context.models.claims.countDocuments({ _id: unreachableOrder.id })).toBe(1);
+      expect((await pay(running, unreachableOrder.id)).status).toBe(409);
     },
   );
 });
@@ -94,21 +99,26 @@ it('answers 402 with the decline reason when the card is declined (sandbox gatew
     const { models, connection } = running.context;
     expect(await models.payments.model.countDocuments({ orderId: declinedOrder.id })).toBe(0);
     expect(await models.claims.countDocuments({ _id: declinedOrder.id })).toBe(0);
-    // The sandbox kept the decline under the order's idempotency key, as Stripe does: the same request gets it
-    // again (a different card for this order would be refused for reusing the key; see README "Known limits").
+    // The sandbox recorded the decline, as Stripe does; each attempt has its own idempotency key, so the
+    // buyer can try again — with the same card (declined again) or another one (charged).
     expect(
-      await connection.collection(SANDBOX_COLLECTION).findOne({ _id: declinedOrder.id as never }),
+      await connection
+        .collection(SANDBOX_COLLECTION)
+        .findOne({ kind: 'charge', 'metadata.orderId': declinedOrder.id }),
     ).toMatchObject({
       status: 'failed',
       token: 'tok_chargeDeclined',
     });
     const again = await pay(running, declinedOrder.id, 'tok_chargeDeclined');
     expect(again.status).toBe(402);
+    const otherCard = await pay(running, declinedOrder.id, 'tok_visa');
+    expect(otherCard.status).toBe(201);
     expect(
       await connection
         .collection(SANDBOX_COLLECTION)
-        .countDocuments({ 'metadata.orderId': declinedOrder.id }),
-    ).toBe(1);
+        .countDocuments({ kind: 'charge', 'metadata.orderId': declinedOrder.id }),
+    ).toBe(3);
+    expect(await models.payments.model.countDocuments({ orderId: declinedOrder.id })).toBe(1);
 
     await knowOrder(running, unknownTokenOrder);
     const unknownToken = await pay(running, unknownTokenOrder.id, 'tok_not_a_test_token');
@@ -121,11 +131,16 @@ it('answers 402 with the decline reason when the card is declined (sandbox gatew
   });
 });
 
-it('lets the order be paid once the gateway works again, with nothing left over from the failure', async () => {
+it('settles the failed attempt once the gateway works again: the claim is charged under its key, once', async () => {
   expect(await paymentEventsOf(unreachableOrder.id)).toHaveLength(0);
-  await withPayments(paymentsEnv(nats, mongo), async (running) => {
+  await new Promise((resolve) => setTimeout(resolve, 1100)); // past the grace period of the failed attempt
+  await withPayments(paymentsEnv(nats, mongo, { PAYMENT_CLAIM_GRACE_SECONDS: '1' }), async (running) => {
     const response = await pay(running, unreachableOrder.id);
-    expect(response.status).toBe(201);
+    expect(response.status).toBe(409); // the earlier attempt is now charged and recorded: already paid
+    expect(response.body.errors[0].message).toMatch(/already paid/i);
     await eventually(async () => expect(await paymentEventsOf(unreachableOrder.id)).toHaveLength(1));
+    expect(await running.context.models.payments.model.countDocuments({ orderId: unreachableOrder.id })).toBe(
+      1,
+    );
   });
 });

@@ -82,7 +82,8 @@ it('charges the price in cents through Stripe and emits payment.created (v0) thr
       amountCents: 1999,
       currency: 'usd',
       token: 'tok_visa',
-      idempotencyKey: order.id,
+      // One key per claimed attempt: the order and the payment this attempt would record.
+      idempotencyKey: `${order.id}-${response.body.id}`,
       metadata: { orderId: order.id },
     },
   ]);

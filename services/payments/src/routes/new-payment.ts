@@ -50,7 +50,9 @@ const inProgress = () => new ConflictError('A payment for this order is already 
 /** A gateway failure as the route answers it (502), logged with the order. */
 function badGateway(deps: NewPaymentDeps, error: unknown, orderId: string): BadGatewayError {
   deps.logger.error({ err: error, orderId }, 'payment gateway failed');
-  return new BadGatewayError('The payment provider could not be reached; nothing was recorded, try again');
+  return new BadGatewayError(
+    'The payment provider did not answer; this attempt is settled automatically shortly (paid if the card was charged), do not pay again meanwhile',
+  );
 }
 
 /**
@@ -93,7 +95,8 @@ async function takeClaim(deps: NewPaymentDeps, claim: PaymentClaim): Promise<voi
 /**
  * Declares `POST /api/payments {orderId, token}` → 201 {id}. A claim on the order (unique key = order id, with
  * the charge's parameters) is inserted before the gateway is called, so of several concurrent attempts exactly
- * one charges and the others get 409 without touching the card. A refused charge removes the claim; a successful
+ * one charges and the others get 409 without touching the card. A refused charge removes the claim, a failed one
+ * (outcome unknown) leaves it to the recovery; a successful
  * one creates the payment with its `payment.created` in one insert. A claim that outlives its charger is resumed
  * by the next one to meet it (see {@link resumeClaim}).
  */
@@ -124,7 +127,9 @@ export function declareNewPayment(api: ApiRouter, deps: NewPaymentDeps): void {
         schema: errorBodySchema,
       },
       502: {
-        description: 'The payment provider failed or could not be reached; nothing was recorded, retry',
+        description:
+          'The payment provider failed or did not answer; the attempt is settled automatically within the grace ' +
+          'period (paid if the provider charged the card), do not pay again meanwhile',
         schema: errorBodySchema,
       },
     },
@@ -162,9 +167,12 @@ export function declareNewPayment(api: ApiRouter, deps: NewPaymentDeps): void {
       try {
         ({ chargeId } = await gateway.charge(chargeRequestOf(claim)));
       } catch (error) {
+        const refused = error instanceof PaymentDeclinedError || error instanceof InvalidPaymentTokenError;
+        // Only a refusal proves nothing was charged. After any other failure (a timeout may come after the provider
+        // took the charge) the claim stays: a new attempt would carry a new idempotency key and could charge
+        // twice, so the recovery re-issues this very request under its key once the grace period has passed.
         // A resumer may own a claim past the grace period; half of it leaves a wide margin before one can start.
-        if (claimAgeMs(claim) < deps.claimGraceMs / 2) await releaseClaim(deps, claim);
-        else deps.logger.warn({ orderId }, 'slow charge failed; its claim is left for recovery');
+        if (refused && claimAgeMs(claim) < deps.claimGraceMs / 2) await releaseClaim(deps, claim);
         if (error instanceof PaymentDeclinedError) throw new PaymentRequiredError(error.message);
         if (error instanceof InvalidPaymentTokenError) throw new BadRequestError(error.message, 'token');
         throw badGateway(deps, error, orderId);

@@ -52,6 +52,6 @@ export class RecordingGateway implements PaymentGateway {
 
   /** Calls recorded for one order. */
   chargesOf(orderId: string): ChargeRequest[] {
-    return this.charges.filter((charge) => charge.idempotencyKey === orderId);
+    return this.charges.filter((charge) => charge.metadata?.orderId === orderId);
   }
 }
