@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { Agent, createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { dirname, join } from 'node:path';
 import { mergeOpenApiDocuments } from '@ticketing/common';
 import httpProxy from 'http-proxy';
@@ -104,7 +104,10 @@ export async function checkServices(
  * `GET /api/health` with every service's readiness (200 when all are ready, else 503).
  */
 export function createGateway(services: string[], locate: ServiceLocator): Server {
-  const proxy = httpProxy.createProxyServer({ xfwd: true, proxyTimeout: 30_000 });
+  // Keep-alive to the services: without an agent every proxied answer says `Connection: close`, and clients
+  // (browsers, load generators) pay a new connection per request.
+  const agent = new Agent({ keepAlive: true, maxSockets: 256 });
+  const proxy = httpProxy.createProxyServer({ xfwd: true, proxyTimeout: 30_000, agent });
   proxy.on('error', (_error, _req, res) => {
     if ('writeHead' in res && !res.headersSent) {
       sendJson(res as ServerResponse, 502, { errors: [{ message: 'Service unavailable, try again' }] });

@@ -1,0 +1,67 @@
+import { once } from 'node:events';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { runLoad } from './http-load';
+
+describe('runLoad', () => {
+  let server: Server;
+  let url: string;
+  let requests: { method: string; body: string; cookie: string | undefined }[];
+
+  beforeAll(async () => {
+    requests = [];
+    server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (chunk: Buffer) => {
+        body += chunk.toString();
+      });
+      req.on('end', () => {
+        requests.push({ method: req.method ?? '', body, cookie: req.headers.cookie });
+        res.writeHead(req.url === '/missing' ? 404 : 201, { 'content-type': 'application/json' });
+        res.end('{}');
+      });
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  it('sends the method, headers and body, and stops at maxRequests', async () => {
+    requests = [];
+    const figures = await runLoad({
+      name: 'POST /x',
+      url: `${url}/x`,
+      method: 'POST',
+      headers: { 'content-type': 'application/json', cookie: 'session=abc' },
+      body: '{"a":1}',
+      connections: 2,
+      durationSeconds: 5,
+      warmupSeconds: 0,
+      maxRequests: 40,
+    });
+    // Stopped by count: exactly that many requests, long before the 5 s are up.
+    expect(figures.ok).toBe(40);
+    expect(requests[0]).toEqual({ method: 'POST', body: '{"a":1}', cookie: 'session=abc' });
+    expect(figures.latency!.count).toBe(figures.ok);
+    expect(figures.rate).toBeGreaterThan(0);
+  });
+
+  it('counts other statuses apart and keeps only 2xx latencies', async () => {
+    const figures = await runLoad({
+      name: 'GET /missing',
+      url: `${url}/missing`,
+      connections: 1,
+      durationSeconds: 0.5,
+      warmupSeconds: 0,
+      maxRequests: 20,
+    });
+    expect(figures.ok).toBe(0);
+    expect(figures.latency).toBeNull();
+    expect(figures.otherStatuses['404']).toBeGreaterThan(0);
+  });
+});

@@ -1,0 +1,170 @@
+import { once } from 'node:events';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { StackStateError } from './errors';
+import { httpTarget } from './run';
+import {
+  findRunningStack,
+  gatewayHealthy,
+  keepsConnectionsAlive,
+  parseStackState,
+  repoRoot,
+  stackDataDir,
+} from './target';
+
+const state = (gatewayUrl: string) => ({
+  gateway: { url: gatewayUrl, port: 1 },
+  nats: { url: 'nats://127.0.0.1:4222', provided: 'embedded' },
+  mongo: {
+    url: 'mongodb://127.0.0.1:27017/',
+    provided: 'MONGO_URL',
+    databases: {
+      auth: 'x-auth',
+      tickets: 'x-tickets',
+      orders: 'x-orders',
+      payments: 'x-payments',
+      expiration: 'x-expiration',
+    },
+  },
+  services: { tickets: { pid: 2, port: 3, url: 'http://127.0.0.1:3', restarts: 0 } },
+  pid: 1,
+});
+
+describe('stack.json', () => {
+  it('reads what the bench needs', () => {
+    expect(parseStackState(JSON.stringify(state('http://127.0.0.1:8080')))).toEqual({
+      gatewayUrl: 'http://127.0.0.1:8080',
+      natsUrl: 'nats://127.0.0.1:4222',
+      mongoUrl: 'mongodb://127.0.0.1:27017/',
+      mongoProvided: 'MONGO_URL',
+      databases: {
+        auth: 'x-auth',
+        tickets: 'x-tickets',
+        orders: 'x-orders',
+        payments: 'x-payments',
+        expiration: 'x-expiration',
+      },
+      serviceUrls: { tickets: 'http://127.0.0.1:3' },
+    });
+  });
+
+  it('says what is wrong with a bad one', () => {
+    expect(() => parseStackState('{', 'f.json')).toThrow(StackStateError);
+    expect(() => parseStackState('{}', 'f.json')).toThrow('f.json: mongo.databases is missing');
+    const noNats = state('http://x');
+    noNats.nats.url = '';
+    expect(() => parseStackState(JSON.stringify(noNats))).toThrow('nats.url is missing');
+    const noOrders = state('http://x') as { mongo: { databases: Record<string, string> } };
+    delete noOrders.mongo.databases.orders;
+    expect(() => parseStackState(JSON.stringify(noOrders))).toThrow('mongo.databases.orders is missing');
+  });
+
+  it('is in TICKETING_DATA_DIR or <repo>/.data', () => {
+    expect(stackDataDir({ TICKETING_DATA_DIR: '/tmp/x' })).toBe('/tmp/x');
+    expect(stackDataDir({})).toBe(join(repoRoot, '.data'));
+  });
+});
+
+describe('finding a running stack', () => {
+  let server: Server;
+  let url: string;
+  let healthStatus = 200;
+  let dir: string;
+
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      res.writeHead(req.url === '/api/health' ? healthStatus : 404, { 'content-type': 'application/json' });
+      res.end('{}');
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    dir = mkdtempSync(join(tmpdir(), 'bench-target-'));
+  });
+
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('has none without stack.json', async () => {
+    expect(await findRunningStack(dir)).toEqual({ reason: `no ${join(dir, 'stack.json')}` });
+  });
+
+  it('uses the stack whose gateway answers /api/health with 200, and leaves it running', async () => {
+    healthStatus = 200;
+    writeFileSync(join(dir, 'stack.json'), JSON.stringify(state(url)));
+    const found = await findRunningStack(dir);
+    expect(found.target).toMatchObject({
+      mode: 'running',
+      gatewayUrl: url,
+      databases: { orders: 'x-orders' },
+    });
+    await found.target!.stop();
+    expect(await gatewayHealthy(url)).toBe(true);
+  });
+
+  it('has none when the gateway is not healthy or not there', async () => {
+    healthStatus = 503;
+    writeFileSync(join(dir, 'stack.json'), JSON.stringify(state(url)));
+    expect((await findRunningStack(dir)).reason).toMatch(/does not answer 200/);
+    writeFileSync(join(dir, 'stack.json'), JSON.stringify(state('http://127.0.0.1:1')));
+    expect((await findRunningStack(dir)).reason).toMatch(/does not answer 200/);
+    writeFileSync(join(dir, 'stack.json'), 'not json');
+    expect((await findRunningStack(dir)).reason).toMatch(/not JSON/);
+  });
+});
+
+describe('choosing where the HTTP tests go', () => {
+  let server: Server;
+  let url: string;
+  let close = false;
+
+  beforeAll(async () => {
+    server = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', ...(close ? { connection: 'close' } : {}) });
+      res.end('[]');
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  const target = (serviceUrls: Record<string, string>) => ({
+    ...parseStackState(JSON.stringify(state(url))),
+    serviceUrls,
+    mode: 'running' as const,
+    description: 'test',
+    stop: async () => undefined,
+  });
+
+  it('uses the gateway when it keeps connections alive', async () => {
+    close = false;
+    expect(await keepsConnectionsAlive(`${url}/api/tickets`)).toBe(true);
+    expect(await httpTarget(target({ tickets: 'http://127.0.0.1:3' }))).toEqual({ url, via: 'gateway' });
+  });
+
+  it('goes straight to the tickets service when the gateway answers Connection: close', async () => {
+    close = true;
+    expect(await keepsConnectionsAlive(`${url}/api/tickets`)).toBe(false);
+    expect(await httpTarget(target({ tickets: 'http://127.0.0.1:3' }))).toMatchObject({
+      url: 'http://127.0.0.1:3',
+      via: 'tickets service',
+      note: expect.stringContaining('Connection: close'),
+    });
+    expect(await httpTarget(target({}))).toMatchObject({
+      url,
+      via: 'gateway',
+      note: expect.stringContaining('unreliable'),
+    });
+  });
+});
