@@ -30,6 +30,8 @@ export {
 } from './nats/binary';
 export type { NatsServerHandle, StartNatsOptions } from './nats/server';
 export { startNats } from './nats/server';
+export type { HasUrl } from './service-env';
+export { serviceTestEnv } from './service-env';
 export type { CollectStreamOptions, ReadStreamOptions, StreamCollector, StreamMessage } from './streams';
 // --- streams and waiting ---
 export { collectStream, readStream } from './streams';

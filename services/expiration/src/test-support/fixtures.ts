@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Env, EventData } from '@ticketing/common';
-import type { MongoHandle, NatsServerHandle } from '@ticketing/testing';
+import { type MongoHandle, type NatsServerHandle, serviceTestEnv } from '@ticketing/testing';
 
 /** A fresh 24-hex id, as Mongo would make. */
 export function objectId(): string {
@@ -9,14 +9,7 @@ export function objectId(): string {
 
 /** The environment of an expiration instance on these servers. */
 export function expirationEnv(nats: NatsServerHandle, mongo: MongoHandle, overrides: Env = {}): Env {
-  return {
-    NATS_URL: nats.url,
-    MONGO_URL: mongo.url,
-    JWT_KEY: 'test-jwt-key',
-    COOKIE_SECURE: 'false',
-    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
-    ...overrides,
-  };
+  return serviceTestEnv({ nats, mongo }, overrides);
 }
 
 /** A valid `order.created` payload expiring at `expiresAt`. */

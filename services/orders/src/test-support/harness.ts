@@ -12,6 +12,7 @@ import {
   type NatsServerHandle,
   readStream,
   type StreamMessage,
+  serviceTestEnv,
   startMongo,
   startNats,
 } from '@ticketing/testing';
@@ -56,16 +57,7 @@ export async function startOrdersHarness(env: Record<string, string> = {}): Prom
   const running = await startService(
     { ...ordersService, listenerOptions: { retryDelayMs: 50, maxRetryDelayMs: 200 }, relayIntervalMs: 200 },
     {
-      env: {
-        MONGO_URL: mongo.url,
-        NATS_URL: nats.url,
-        JWT_KEY: 'test-jwt-key',
-        COOKIE_SECURE: 'false',
-        LOG_LEVEL: 'silent',
-        // Every answer of the tests is checked against the OpenAPI document: a mismatch is a 500.
-        API_VALIDATE_RESPONSES: 'true',
-        ...env,
-      },
+      env: serviceTestEnv({ nats, mongo }, env),
       listen: false,
     },
   );

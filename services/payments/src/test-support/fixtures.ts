@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Bus, Env, EventData } from '@ticketing/common';
-import type { MongoHandle, NatsServerHandle } from '@ticketing/testing';
+import { type MongoHandle, type NatsServerHandle, serviceTestEnv } from '@ticketing/testing';
 
 /**
  * stripe-mock's address from `STRIPE_MOCK_URL` (CI's .ci/run starts it). Throws when unset: the payments suite
@@ -25,14 +25,7 @@ export function objectId(): string {
 
 /** The environment every test instance shares: these servers, quiet logs, every answer checked against the API. */
 function commonEnv(nats: NatsServerHandle, mongo: MongoHandle): Env {
-  return {
-    NATS_URL: nats.url,
-    MONGO_URL: mongo.url,
-    JWT_KEY: 'test-jwt-key',
-    COOKIE_SECURE: 'false',
-    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
-    API_VALIDATE_RESPONSES: 'true',
-  };
+  return serviceTestEnv({ nats, mongo });
 }
 
 /** The environment of a payments instance on these servers, charging through stripe-mock unless overridden. */

@@ -12,6 +12,7 @@ import {
   type NatsServerHandle,
   readStream,
   type SignedTestUser,
+  serviceTestEnv,
   signTestUser,
   startMongo,
   startNats,
@@ -38,15 +39,7 @@ export async function startHarness(): Promise<Harness> {
   const running = await startService(
     { ...ticketsService, listenerOptions: { retryDelayMs: 100, maxRetryDelayMs: 400, maxDeliver: 50 } },
     {
-      env: {
-        MONGO_URL: mongo.url,
-        NATS_URL: nats.url,
-        JWT_KEY: 'test-jwt-key',
-        COOKIE_SECURE: 'false',
-        LOG_LEVEL: 'silent',
-        // Every answer of the tests is checked against the OpenAPI document: a mismatch is a 500.
-        API_VALIDATE_RESPONSES: 'true',
-      },
+      env: serviceTestEnv({ nats, mongo }),
       listen: false,
     },
   );
