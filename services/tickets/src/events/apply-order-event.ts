@@ -17,7 +17,9 @@ export type TicketReaction =
   /** The holding order completed: the ticket stays its own for good (sold). */
   | { kind: 'sell' }
   /** Nothing about the ticket changes (logged with the reason); only the order's version is recorded. */
-  | { kind: 'ignore'; reason: string; level: 'debug' | 'warn' };
+  | { kind: 'ignore'; reason: string; level: 'debug' | 'warn' }
+  /** Not yet: another event must be applied first (nothing is written; the listener retries later). */
+  | { kind: 'wait'; reason: string };
 
 /** One order event, reduced to what the ticket needs. */
 export interface OrderEventForTicket {
@@ -33,6 +35,13 @@ export interface OrderEventForTicket {
 
 /** What {@link applyOrderEvent} did. */
 export type OrderEventOutcome = 'applied' | 'duplicate';
+
+/** The event must wait for another one to be applied to the ticket first; the listener retries it later. */
+export class TicketNotReadyError extends Error {
+  override readonly name = 'TicketNotReadyError';
+  /** Stable code for callers and logs. */
+  readonly code = 'TICKET_NOT_READY';
+}
 
 /** The ticket kept changing under the handler; the listener retries the event later. */
 export class TicketContentionError extends Error {
@@ -54,6 +63,7 @@ function changesFor(reaction: TicketReaction, orderId: string): Partial<TicketSt
     case 'sell':
       return { sold: true };
     case 'ignore':
+    case 'wait':
       return {};
   }
 }
@@ -83,6 +93,11 @@ export async function applyOrderEvent(
     if (verdict === 'early') throw new OutOfOrderError(applied, orderVersion);
 
     const reaction = react(ticket);
+    if (reaction.kind === 'wait') {
+      throw new TicketNotReadyError(
+        `${event.subject} of ${orderId} for ticket ${ticketId}: ${reaction.reason}`,
+      );
+    }
     const changes: Partial<TicketState> = {
       ...changesFor(reaction, orderId),
       orderVersions: { ...ticket.orderVersions, [orderId]: orderVersion },

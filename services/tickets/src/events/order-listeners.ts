@@ -3,10 +3,10 @@ import type { TicketStore } from '../models/ticket';
 import { applyOrderEvent } from './apply-order-event';
 
 /**
- * order.created → the ticket is reserved by the order. If another order already holds it (orders reserves
- * atomically, so only a lagging replica could cause this), the holder stays, only the order's version is
- * recorded, and the event is acked: the orders service is the authority on who holds a ticket, and
- * overwriting the holder here would sell it twice.
+ * order.created → the ticket is reserved by the order. If another order still holds it here, orders (which
+ * reserves atomically) has already released it — that order's cancel just has not been applied here yet (each
+ * subject has its own consumer). So the event waits, redelivered with back-off, until the release is applied;
+ * overwriting the holder now would let the late cancel put a ticket back on sale that the new order holds.
  */
 export class OrderCreatedListener extends Listener<'order.created'> {
   readonly subject = 'order.created' as const;
@@ -28,7 +28,10 @@ export class OrderCreatedListener extends Listener<'order.created'> {
       (ticket) =>
         !ticket.orderId
           ? { kind: 'reserve' }
-          : { kind: 'ignore', level: 'warn', reason: 'ticket is already held by another order' },
+          : {
+              kind: 'wait',
+              reason: `ticket is still held by ${ticket.orderId} here; its release comes first`,
+            },
     );
   }
 }

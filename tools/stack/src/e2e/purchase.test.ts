@@ -69,6 +69,29 @@ it('sells a ticket: order, pay, complete; the ticket stays reserved and off the 
   await eventually(async () => expect(await consistencyViolations(test)).toEqual([]), { timeoutMs: 20_000 });
 });
 
+it('lets someone else buy a ticket the moment its order is cancelled, and every service agrees', async () => {
+  const seller = await new ApiClient(test.stack.url).signup();
+  const [first, second] = await Promise.all([
+    new ApiClient(test.stack.url).signup(),
+    new ApiClient(test.stack.url).signup(),
+  ]);
+  const ticket = await listTicket(seller, 18, 'Cancel and re-order');
+  for (let round = 0; round < 3; round++) {
+    const order = await orderTicket(first, ticket.id);
+    expect((await first.request('DELETE', `/api/orders/${order.id}`)).status).toBe(204);
+    const again = await orderTicket(second, ticket.id); // orders released it: at once
+    expect((await second.request('DELETE', `/api/orders/${again.id}`)).status).toBe(204);
+  }
+  const last = await orderTicket(second, ticket.id);
+  expect((await payOrder(second, last.id)).status).toBe(201);
+  await waitForOrderStatus(second, last.id, 'complete');
+  await eventually(async () => {
+    const shown = await seller.request<{ orderId?: string }>('GET', `/api/tickets/${ticket.id}`);
+    expect(shown.body.orderId).toBe(last.id);
+  });
+  await eventually(async () => expect(await consistencyViolations(test)).toEqual([]), { timeoutMs: 30_000 });
+});
+
 it('sells a ticket once to 30 concurrent buyers', async () => {
   const seller = await new ApiClient(test.stack.url).signup();
   const ticket = await listTicket(seller, 15, 'Race test');
