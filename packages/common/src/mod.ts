@@ -37,7 +37,13 @@ export type { NewEventOptions, OutboxEvent } from './outbox/event';
 export { OutboxRelay } from './outbox/relay';
 export type { EventPublisher, OutboxRelayOptions, RelayStore } from './outbox/relay';
 export { AGGREGATE_WRITE_EVENT, AggregateStore } from './store/aggregate-store';
-export type { AggregateStoreOptions, ApplyOutcome, ChangeDocument, Head } from './store/aggregate-store';
+export type {
+  AggregateStoreOptions,
+  ApplyOutcome,
+  ChangeDocument,
+  Head,
+  PendingMarker,
+} from './store/aggregate-store';
 export { AggregateExistsError, VersionConflictError } from './store/errors';
 
 // --- service life cycle ---

@@ -49,6 +49,7 @@ afterEach(async () => {
   await Promise.all(relays.splice(0).map((relay) => relay.stop()));
   await Tickets.deleteMany({});
   await store.changes.deleteMany({});
+  await store.pending.deleteMany({});
   await bus.jsm.streams.purge('TICKETS');
 });
 
@@ -108,7 +109,25 @@ it('publishes each committed event exactly once, in version order per aggregate'
   expect(versions.get(ids[1]!)).toEqual([0]);
   expect(versions.get(ids[2]!)).toEqual([0, 1, 2, 3]);
   expect(await pendingChanges()).toBe(0);
+  expect(await store.pending.countDocuments({})).toBe(0); // what the relay reads stays small
   expect(await relay().runOnce()).toBe(0);
+});
+
+it('removes the marker a writer left without a change once it is old, and keeps a young one', async () => {
+  const aggregateId = objectId();
+  const marker = (age: number, nonce: string) => ({
+    _id: `${aggregateId}:1#${nonce}`,
+    changeId: `${aggregateId}:1`,
+    aggregateId,
+    version: 1,
+    at: new Date(Date.now() - age),
+  });
+  await store.pending.insertMany([marker(120_000, 'died-before-its-claim')]);
+  await relay({ orphanAfterMs: 60_000 }).runOnce();
+  expect(await store.pending.countDocuments({ aggregateId })).toBe(0);
+  await store.pending.insertMany([marker(1_000, 'still-claiming')]);
+  await relay({ orphanAfterMs: 60_000 }).runOnce();
+  expect(await store.pending.countDocuments({ aggregateId })).toBe(1);
 });
 
 it('is kicked by every committed change, without waiting for its timer', async () => {

@@ -3,7 +3,12 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import { isSubject } from '../events/catalog';
 import { EventSchemaError } from '../events/errors';
 import type { Logger } from '../logging';
-import { AGGREGATE_WRITE_EVENT, type AggregateStore, type ChangeDocument } from '../store/aggregate-store';
+import {
+  AGGREGATE_WRITE_EVENT,
+  type AggregateStore,
+  type ChangeDocument,
+  type PendingMarker,
+} from '../store/aggregate-store';
 import type { OutboxEvent } from './event';
 
 /** Anything that publishes an outbox event and resolves once JetStream acknowledged it (the {@link Bus}). */
@@ -13,7 +18,7 @@ export interface EventPublisher {
 }
 
 /** The part of an {@link AggregateStore} the relay uses. */
-export type RelayStore = Pick<AggregateStore<object>, 'changes' | 'catchUp'>;
+export type RelayStore = Pick<AggregateStore<object>, 'changes' | 'pending' | 'catchUp'>;
 
 /** Options of {@link OutboxRelay}. */
 export interface OutboxRelayOptions {
@@ -25,8 +30,10 @@ export interface OutboxRelayOptions {
   logger: Logger;
   /** Pass interval when nothing kicks the relay, in ms (default 1000): catches writes of crashed peers. */
   intervalMs?: number;
-  /** Changes read per query (default 200). */
+  /** Pending markers read per query (default 500). */
   batchSize?: number;
+  /** Age after which a marker whose change does not exist is removed (its writer lost the claim or died), in ms. */
+  orphanAfterMs?: number;
   /** Aggregates published in parallel; changes of one aggregate are always sequential (default 8). */
   concurrency?: number;
   /** First back-off after a failed publish, in ms (default 200); doubles up to `maxBackoffMs`. */
@@ -39,7 +46,11 @@ export interface OutboxRelayOptions {
   writes?: Pick<EventEmitter, 'on' | 'off'>;
 }
 
-const PENDING = { published: false };
+/** A pending change with the markers that stand for it. */
+interface PendingChange {
+  change: ChangeDocument;
+  markers: string[];
+}
 
 /**
  * Publishes the events of committed changes: in version order per aggregate, marking a change published only
@@ -50,6 +61,7 @@ const PENDING = { published: false };
 export class OutboxRelay {
   private readonly intervalMs: number;
   private readonly batchSize: number;
+  private readonly orphanAfterMs: number;
   private readonly concurrency: number;
   private readonly initialBackoffMs: number;
   private readonly maxBackoffMs: number;
@@ -65,7 +77,8 @@ export class OutboxRelay {
 
   constructor(private readonly options: OutboxRelayOptions) {
     this.intervalMs = options.intervalMs ?? 1000;
-    this.batchSize = options.batchSize ?? 200;
+    this.batchSize = options.batchSize ?? 500;
+    this.orphanAfterMs = options.orphanAfterMs ?? 60_000;
     this.concurrency = options.concurrency ?? 8;
     this.initialBackoffMs = options.initialBackoffMs ?? 200;
     this.maxBackoffMs = options.maxBackoffMs ?? 10_000;
@@ -134,13 +147,12 @@ export class OutboxRelay {
     await this.running;
   }
 
-  /** Pending events and the age of the oldest unpublished change, read from the stores. */
+  /** Pending events and the age of the oldest unpublished change, read from the stores' markers. */
   async pendingStats(): Promise<{ count: number; oldestAgeSeconds: number }> {
     let count = 0;
     let oldest = Number.POSITIVE_INFINITY;
     for (const store of this.options.stores) {
-      const pending = await store.changes.find(PENDING, { projection: { 'events.id': 1, at: 1 } }).toArray();
-      for (const change of pending) {
+      for (const { change } of await this.pendingChanges(store, Number.MAX_SAFE_INTEGER)) {
         count += change.events.length;
         oldest = Math.min(oldest, new Date(change.at).getTime());
       }
@@ -152,6 +164,30 @@ export class OutboxRelay {
   }
 
   /**
+   * The unpublished changes the markers point at, each read by `_id`. Markers of published changes are removed;
+   * markers without a change (a lost claim, or a writer that died before claiming) once they are old enough.
+   */
+  private async pendingChanges(store: RelayStore, limit: number): Promise<PendingChange[]> {
+    const markers = (await store.pending.find({}).limit(limit).toArray()) as PendingMarker[];
+    const byChange = new Map<string, PendingMarker[]>();
+    for (const marker of markers)
+      byChange.set(marker.changeId, [...(byChange.get(marker.changeId) ?? []), marker]);
+    const pending: PendingChange[] = [];
+    for (const [changeId, its] of byChange) {
+      const change = await store.changes.findOne({ _id: changeId });
+      const done = change?.published === true;
+      const orphaned =
+        !change && its.every((m) => Date.now() - new Date(m.at).getTime() > this.orphanAfterMs);
+      if (done || orphaned) {
+        await store.pending.deleteMany({ _id: { $in: its.map((m) => m._id) } });
+      } else if (change) {
+        pending.push({ change, markers: its.map((m) => m._id) });
+      }
+    }
+    return pending;
+  }
+
+  /**
    * One pass over every store: publishes the events of all pending changes found. Resolves with how many
    * changes this relay completed; rejects on the first failed publish (the rest stay pending, in order).
    */
@@ -160,25 +196,27 @@ export class OutboxRelay {
     for (const store of this.options.stores) {
       let more = true;
       while (more) {
-        const batch = await store.changes
-          .find(PENDING)
-          .sort({ at: 1, version: 1 })
-          .limit(this.batchSize)
-          .toArray();
-        const done = await this.publishBatch(store, batch);
+        const pending = await this.pendingChanges(store, this.batchSize);
+        const done = await this.publishBatch(store, pending);
         completed += done;
-        // A full batch may hide more changes; stop when nothing moved (only unpublishable ones left).
-        more = batch.length === this.batchSize && done > 0;
+        // A full batch may hide more; stop when nothing moved (only unpublishable ones left).
+        more = pending.length >= this.batchSize && done > 0;
       }
     }
     return completed;
   }
 
-  private async publishBatch(store: RelayStore, batch: ChangeDocument[]): Promise<number> {
-    const byAggregate = new Map<string, ChangeDocument[]>();
-    for (const change of batch)
-      byAggregate.set(change.aggregateId, [...(byAggregate.get(change.aggregateId) ?? []), change]);
-    const groups = [...byAggregate.values()].map((changes) => changes.sort((a, b) => a.version - b.version));
+  private async publishBatch(store: RelayStore, pending: PendingChange[]): Promise<number> {
+    const byAggregate = new Map<string, PendingChange[]>();
+    for (const item of pending) {
+      const id = item.change.aggregateId;
+      byAggregate.set(id, [...(byAggregate.get(id) ?? []), item]);
+    }
+    // A change's predecessors were claimed before it (its writer read their head), so their markers are in this
+    // read too: publishing each aggregate's pending changes in version order keeps the stream in version order.
+    const groups = [...byAggregate.values()].map((items) =>
+      items.sort((a, b) => a.change.version - b.change.version),
+    );
     let completed = 0;
     let firstError: unknown;
     let next = 0;
@@ -199,21 +237,14 @@ export class OutboxRelay {
   }
 
   /** Publishes one aggregate's pending changes in version order; resolves with how many it completed. */
-  private async publishAggregate(store: RelayStore, changes: ChangeDocument[]): Promise<number> {
-    const first = changes[0]!;
-    // Clocks of replicas may disagree, so the batch order is not proof that nothing earlier is pending.
-    const earlier = await store.changes.findOne({
-      aggregateId: first.aggregateId,
-      published: false,
-      version: { $lt: first.version },
-    });
-    if (earlier) return 0;
+  private async publishAggregate(store: RelayStore, items: PendingChange[]): Promise<number> {
     let completed = 0;
-    for (const change of changes) {
+    for (const { change, markers } of items) {
       if (!(await this.publishChange(change))) return completed;
       // A head still being written by its (live) writer: come back next pass rather than overtake it.
       if (!(await store.catchUp(change))) return completed;
       await store.changes.updateOne({ _id: change._id }, { $set: { published: true } });
+      await store.pending.deleteMany({ _id: { $in: markers } });
       completed++;
     }
     return completed;

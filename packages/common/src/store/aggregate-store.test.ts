@@ -80,6 +80,11 @@ describe('create and update', () => {
     const winner = (winners[0] as PromiseFulfilledResult<{ title: string }>).value;
     expect(await Tickets.findById(id).lean()).toMatchObject({ title: winner.title, version: 1 });
     expect(await store.changes.countDocuments({ aggregateId: id })).toBe(2);
+    // Every change has its pending marker (written before the claim); the 24 losers removed theirs.
+    expect((await store.pending.find({ aggregateId: id }).toArray()).map((m) => m.changeId).sort()).toEqual([
+      `${id}:0`,
+      `${id}:1`,
+    ]);
   });
 
   it('loses no update under concurrent read-decide-write loops that retry on conflict', async () => {

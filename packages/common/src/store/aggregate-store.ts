@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Collection, Connection, Model } from 'mongoose';
 import { OutOfOrderError } from '../events/errors';
 import type { OutboxEvent } from '../outbox/event';
@@ -18,6 +19,24 @@ export interface ChangeDocument {
   /** True once every event is acknowledged by JetStream and the head has caught up. */
   published: boolean;
   /** When the change was written. */
+  at: Date;
+}
+
+/**
+ * A marker of a change that may still have to be published: inserted before the change's claim, removed once the
+ * change is published (or when its claim was lost). The relay reads these instead of the change history, which
+ * only grows: on FerretDB every query that is not by `_id` reads the whole collection.
+ */
+export interface PendingMarker {
+  /** `<change id>#<nonce>`: unique per writer, so writers of one version never contend on markers. */
+  _id: string;
+  /** The change it stands for. */
+  changeId: string;
+  /** The aggregate's id. */
+  aggregateId: string;
+  /** The change's version. */
+  version: number;
+  /** When the marker was written. */
   at: Date;
 }
 
@@ -64,6 +83,8 @@ function stateOf(head: Record<string, unknown>): Record<string, unknown> {
 export class AggregateStore<T extends object> {
   /** The change documents: claims, history and outbox. */
   readonly changes: Collection<ChangeDocument>;
+  /** Markers of changes not yet published (small: what the relay reads). */
+  readonly pending: Collection<PendingMarker>;
   private readonly repairAfterMs: number;
 
   constructor(
@@ -73,12 +94,12 @@ export class AggregateStore<T extends object> {
   ) {
     const connection = model.db as Connection;
     this.changes = connection.collection<ChangeDocument>(`${model.collection.collectionName}_changes`);
+    this.pending = connection.collection<PendingMarker>(`${model.collection.collectionName}_pending`);
     this.repairAfterMs = options.repairAfterMs ?? 5000;
   }
 
-  /** Creates the indexes the relay's queries use. */
+  /** Creates the indexes of what is queried by more than `_id` (on MongoDB; FerretDB reads collections whole). */
   async init(): Promise<void> {
-    await this.changes.createIndex({ published: 1, at: 1 });
     await this.changes.createIndex({ aggregateId: 1, version: 1 });
   }
 
@@ -171,17 +192,30 @@ export class AggregateStore<T extends object> {
     state: Record<string, unknown>,
     events: OutboxEvent[],
   ) {
+    const changeKey = changeId(id, version);
+    const at = new Date();
+    // The marker first: a change that exists always has one, so the relay cannot miss it, even if this process
+    // dies right after the claim.
+    const marker: PendingMarker = {
+      _id: `${changeKey}#${randomUUID()}`,
+      changeId: changeKey,
+      aggregateId: id,
+      version,
+      at,
+    };
+    await this.pending.insertOne(marker);
     try {
       await this.changes.insertOne({
-        _id: changeId(id, version),
+        _id: changeKey,
         aggregateId: id,
         version,
         state,
         events,
         published: false,
-        at: new Date(),
+        at,
       });
     } catch (error) {
+      await this.pending.deleteOne({ _id: marker._id }).catch(() => undefined); // a leftover is cleaned by the relay
       if (isDuplicateKey(error)) throw new VersionConflictError(id, version);
       throw error;
     }

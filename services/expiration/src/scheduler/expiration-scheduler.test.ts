@@ -200,7 +200,15 @@ it('counts a due expiration another writer claimed first on /metrics, and does n
   const [order] = await schedule(running, [expiresAt]);
   // Another replica claims the firing (version 1, with its event) and stalls before writing the head: the
   // head still says scheduled when this instance's timer comes.
-  await running.context.models.expirations.changes.insertOne({
+  const { pending, changes } = running.context.models.expirations;
+  await pending.insertOne({
+    _id: `${order!.id}:1#other`,
+    changeId: `${order!.id}:1`,
+    aggregateId: order!.id,
+    version: 1,
+    at: new Date(),
+  });
+  await changes.insertOne({
     _id: `${order!.id}:1`,
     aggregateId: order!.id,
     version: 1,

@@ -133,6 +133,15 @@ export async function commitLeftover<T extends object>(
   state: T,
   options: LeftoverOptions,
 ): Promise<void> {
+  const at = new Date(Date.now() - options.ageMs);
+  // A writer puts its pending marker down before its claim, so a crash after the claim always leaves both.
+  await store.pending.insertOne({
+    _id: `${id}:${version}#leftover`,
+    changeId: `${id}:${version}`,
+    aggregateId: id,
+    version,
+    at,
+  });
   await store.changes.insertOne({
     _id: `${id}:${version}`,
     aggregateId: id,
@@ -140,7 +149,7 @@ export async function commitLeftover<T extends object>(
     state: state as Record<string, unknown>,
     events: options.events ?? [],
     published: false,
-    at: new Date(Date.now() - options.ageMs),
+    at,
   });
   if (options.head) {
     await store.model.replaceOne({ _id: id } as never, { ...state, version } as never, { upsert: true });
