@@ -47,8 +47,16 @@ export interface ListenerOptions {
   maxRetryDelayMs?: number;
   /** How long the server waits for an ack before redelivering, in ms (default 30000). */
   ackWaitMs?: number;
-  /** Messages buffered per pull (default 64). */
+  /**
+   * Messages buffered per pull (default 16). Those still in the buffer at a stop are redelivered after
+   * `ackWaitMs`, so a small buffer keeps a rolling restart from delaying many.
+   */
   batchSize?: number;
+  /**
+   * Messages handled at once by this instance (default 4). Handlers already meet events in any order (replicas
+   * share the durable, and an early version is held back), so this only adds throughput.
+   */
+  concurrency?: number;
   /** Registry for handled/retried/dead-lettered counters and the handling-time histogram. */
   metrics?: Registry;
 }
@@ -139,17 +147,23 @@ export abstract class Listener<S extends Subject> {
     await this.ensureConsumer();
     const consumer = await this.bus.js.consumers.get(this.stream, this.durable);
     this.stopping = false;
-    this.messages = await consumer.consume({ max_messages: this.options.batchSize ?? 64 });
+    this.messages = await consumer.consume({ max_messages: this.options.batchSize ?? 16 });
     const messages = this.messages;
+    const concurrency = Math.max(1, this.options.concurrency ?? 4);
     this.loop = (async () => {
+      const inFlight = new Set<Promise<void>>();
       for await (const msg of messages) {
         if (this.stopping) {
           // Pulled before the stop: hand it straight back so another replica takes it now.
           msg.nak();
           continue;
         }
-        await this.take(msg);
+        const task: Promise<void> = this.take(msg).finally(() => inFlight.delete(task));
+        inFlight.add(task);
+        if (inFlight.size >= concurrency) await Promise.race(inFlight);
       }
+      // Stopping: the messages in hand finish and are acked before the connection drains.
+      await Promise.all(inFlight);
     })().catch((error: unknown) => {
       this.logger.error({ err: error, durable: this.durable }, 'listener loop ended unexpectedly');
     });

@@ -61,8 +61,6 @@ function pay(cookie: string, orderId: string) {
 it('keeps a replica of each order (buyer, price, status, version) and ignores a repeated order.created', async () => {
   const event = orderCreated({ ticket: { id: objectId(), price: 12.5 } });
   await publish('order.created', event);
-  await publish('order.created', { ...event, userId: objectId(), ticket: { id: objectId(), price: 99 } });
-
   await eventually(async () =>
     expect(await orders().get(event.id)).toMatchObject({
       userId: event.userId,
@@ -71,6 +69,8 @@ it('keeps a replica of each order (buyer, price, status, version) and ignores a 
       version: 0,
     }),
   );
+  // Version 0 again (whatever it says): already applied, so nothing changes.
+  await publish('order.created', { ...event, userId: objectId(), ticket: { id: objectId(), price: 99 } });
   const second = await publish('order.created', orderCreated());
   await eventually(() =>
     acknowledgedThrough(running.context.bus, 'ORDERS', durableName('payments', 'order.created'), second.seq),
