@@ -53,8 +53,9 @@ export interface ListenerOptions {
    */
   batchSize?: number;
   /**
-   * Messages handled at once by this instance (default 4). Handlers already meet events in any order (replicas
-   * share the durable, and an early version is held back), so this only adds throughput.
+   * Messages handled at once by this instance (default 1). Handlers already meet events in any order (replicas
+   * share the durable, and an early version is held back), so more is safe; it pays on MongoDB, while FerretDB
+   * serializes a database's writes and gains nothing (measured with `npm run bench`).
    */
   concurrency?: number;
   /** Registry for handled/retried/dead-lettered counters and the handling-time histogram. */
@@ -149,7 +150,7 @@ export abstract class Listener<S extends Subject> {
     this.stopping = false;
     this.messages = await consumer.consume({ max_messages: this.options.batchSize ?? 16 });
     const messages = this.messages;
-    const concurrency = Math.max(1, this.options.concurrency ?? 4);
+    const concurrency = Math.max(1, this.options.concurrency ?? 1);
     this.loop = (async () => {
       const inFlight = new Set<Promise<void>>();
       for await (const msg of messages) {
