@@ -19,8 +19,18 @@ export abstract class HttpError extends Error {
   /** Stable machine-readable code, for logs and clients that switch on it. */
   abstract readonly code: string;
 
-  /** The entries of the response body. */
-  abstract serialize(): ErrorEntry[];
+  constructor(
+    message: string,
+    /** The input field at fault, if any. */
+    readonly field?: string,
+  ) {
+    super(message);
+  }
+
+  /** The entries of the response body: the message, and the field when there is one. */
+  serialize(): ErrorEntry[] {
+    return [copyEntry({ message: this.message, field: this.field })];
+  }
 }
 
 /** 400: the request is wrong in a way one message (and maybe one field) explains. */
@@ -30,17 +40,8 @@ export class BadRequestError extends HttpError {
   readonly code = 'BAD_REQUEST';
 
   /** `field` names the input at fault, if any. */
-  constructor(
-    message: string,
-    readonly field?: string,
-  ) {
-    super(message);
-  }
-
-  serialize(): ErrorEntry[] {
-    return this.field === undefined
-      ? [{ message: this.message }]
-      : [{ message: this.message, field: this.field }];
+  constructor(message: string, field?: string) {
+    super(message, field);
   }
 }
 
@@ -59,7 +60,7 @@ export class RequestValidationError extends HttpError {
     this.entries = list;
   }
 
-  serialize(): ErrorEntry[] {
+  override serialize(): ErrorEntry[] {
     return this.entries.map(copyEntry);
   }
 }
@@ -73,10 +74,6 @@ export class NotAuthorizedError extends HttpError {
   constructor(message = 'Not authorized') {
     super(message);
   }
-
-  serialize(): ErrorEntry[] {
-    return [{ message: this.message }];
-  }
 }
 
 /** 403: the caller is signed in but the resource is not theirs to act on. */
@@ -87,10 +84,6 @@ export class ForbiddenError extends HttpError {
 
   constructor(message = 'Forbidden') {
     super(message);
-  }
-
-  serialize(): ErrorEntry[] {
-    return [{ message: this.message }];
   }
 }
 
@@ -103,10 +96,6 @@ export class NotFoundError extends HttpError {
   constructor(message = 'Not found') {
     super(message);
   }
-
-  serialize(): ErrorEntry[] {
-    return [{ message: this.message }];
-  }
 }
 
 /** 409: the request is valid but the resource's current state forbids it (reserved ticket, paid order...). */
@@ -116,17 +105,8 @@ export class ConflictError extends HttpError {
   readonly code = 'CONFLICT';
 
   /** `field` names the input that collides, if any (a taken email, for example). */
-  constructor(
-    message: string,
-    readonly field?: string,
-  ) {
-    super(message);
-  }
-
-  serialize(): ErrorEntry[] {
-    return this.field === undefined
-      ? [{ message: this.message }]
-      : [{ message: this.message, field: this.field }];
+  constructor(message: string, field?: string) {
+    super(message, field);
   }
 }
 
@@ -138,10 +118,6 @@ export class PayloadTooLargeError extends HttpError {
 
   constructor(message = 'Request body is too large') {
     super(message);
-  }
-
-  serialize(): ErrorEntry[] {
-    return [{ message: this.message }];
   }
 }
 
@@ -157,10 +133,6 @@ export class TooManyRequestsError extends HttpError {
     message = 'Too many requests',
   ) {
     super(message);
-  }
-
-  serialize(): ErrorEntry[] {
-    return [{ message: this.message }];
   }
 }
 

@@ -1,4 +1,4 @@
-import { type ErrorEntry, HttpError } from '@ticketing/common';
+import { HttpError } from '@ticketing/common';
 
 /** 402: the gateway declined the card; nothing was charged and the buyer may try another card. */
 export class PaymentRequiredError extends HttpError {
@@ -6,18 +6,15 @@ export class PaymentRequiredError extends HttpError {
   readonly status = 402;
   readonly code = 'PAYMENT_DECLINED';
 
-  serialize(): ErrorEntry[] {
-    return [{ message: this.message, field: 'token' }];
+  /** The card token is the input at fault. */
+  constructor(message: string) {
+    super(message, 'token');
   }
 }
 
-/** 502: the payment gateway failed or could not be reached; no payment was recorded, retrying is safe. */
+/** 502: the payment gateway failed or did not answer; the attempt is settled later under its own key. */
 export class BadGatewayError extends HttpError {
   override readonly name = 'BadGatewayError';
   readonly status = 502;
   readonly code = 'PAYMENT_GATEWAY_FAILED';
-
-  serialize(): ErrorEntry[] {
-    return [{ message: this.message }];
-  }
 }
