@@ -63,13 +63,20 @@ export class Bus {
 
   /** Validates and publishes one event; resolves with JetStream's acknowledgement (the message is stored). */
   async publish<S extends Subject>(subject: S, data: unknown, options: PublishOptions = {}): Promise<PubAck> {
-    return this.publishEvent(newEvent(subject, data, options));
+    return this.send(newEvent(subject, data, options)); // newEvent validated it
   }
 
-  /** Publishes an already-built event (from an outbox): its id, correlation id and time are kept. */
+  /**
+   * Publishes an already-built event (from an outbox): its id, correlation id and time are kept. It is validated
+   * again, as the catalog may have changed since the event was written.
+   */
   async publishEvent(event: OutboxEvent): Promise<PubAck> {
+    parseEventData(event.subject, event.data);
+    return this.send(event);
+  }
+
+  private send(event: OutboxEvent): Promise<PubAck> {
     const subject = event.subject;
-    parseEventData(subject, event.data);
     const headers = natsHeaders();
     headers.set(EventHeaders.type, subject);
     headers.set(EventHeaders.schemaVersion, String(eventCatalog[subject].schemaVersion));

@@ -123,7 +123,10 @@ it('removes the marker a writer left without a change once it is old, and keeps 
     at: new Date(Date.now() - age),
   });
   await store.pending.insertMany([marker(120_000, 'died-before-its-claim')]);
-  await relay({ orphanAfterMs: 60_000 }).runOnce();
+  const cleaner = relay({ orphanAfterMs: 60_000 });
+  expect(await cleaner.pendingStats()).toEqual({ count: 0, oldestAgeSeconds: 0 }); // reading metrics changes nothing
+  expect(await store.pending.countDocuments({ aggregateId })).toBe(1);
+  await cleaner.runOnce();
   expect(await store.pending.countDocuments({ aggregateId })).toBe(0);
   await store.pending.insertMany([marker(1_000, 'still-claiming')]);
   await relay({ orphanAfterMs: 60_000 }).runOnce();

@@ -74,6 +74,7 @@ export class OutboxRelay {
   private readonly publishedTotal: Counter | undefined;
   private readonly failuresTotal: Counter | undefined;
   private readonly onWrite = () => this.kick();
+  private statsReading: Promise<{ count: number; oldestAgeSeconds: number }> | undefined;
 
   constructor(private readonly options: OutboxRelayOptions) {
     this.intervalMs = options.intervalMs ?? 1000;
@@ -147,12 +148,22 @@ export class OutboxRelay {
     await this.running;
   }
 
-  /** Pending events and the age of the oldest unpublished change, read from the stores' markers. */
-  async pendingStats(): Promise<{ count: number; oldestAgeSeconds: number }> {
+  /**
+   * Pending events and the age of the oldest unpublished change, read from the stores' markers (read only).
+   * Both gauges of one scrape share one reading.
+   */
+  pendingStats(): Promise<{ count: number; oldestAgeSeconds: number }> {
+    this.statsReading ??= this.readPendingStats().finally(() => {
+      this.statsReading = undefined;
+    });
+    return this.statsReading;
+  }
+
+  private async readPendingStats(): Promise<{ count: number; oldestAgeSeconds: number }> {
     let count = 0;
     let oldest = Number.POSITIVE_INFINITY;
     for (const store of this.options.stores) {
-      for (const { change } of await this.pendingChanges(store, Number.MAX_SAFE_INTEGER)) {
+      for (const { change } of await this.pendingChanges(store, Number.MAX_SAFE_INTEGER, false)) {
         count += change.events.length;
         oldest = Math.min(oldest, new Date(change.at).getTime());
       }
@@ -164,10 +175,11 @@ export class OutboxRelay {
   }
 
   /**
-   * The unpublished changes the markers point at, each read by `_id`. Markers of published changes are removed;
-   * markers without a change (a lost claim, or a writer that died before claiming) once they are old enough.
+   * The unpublished changes the markers point at, each read by `_id`. With `clean` (the relay's passes), markers
+   * of published changes are removed, and markers without a change (a lost claim, or a writer that died before
+   * claiming) once they are old enough.
    */
-  private async pendingChanges(store: RelayStore, limit: number): Promise<PendingChange[]> {
+  private async pendingChanges(store: RelayStore, limit: number, clean: boolean): Promise<PendingChange[]> {
     const markers = (await store.pending.find({}).limit(limit).toArray()) as PendingMarker[];
     const byChange = new Map<string, PendingMarker[]>();
     for (const marker of markers)
@@ -179,7 +191,7 @@ export class OutboxRelay {
       const orphaned =
         !change && its.every((m) => Date.now() - new Date(m.at).getTime() > this.orphanAfterMs);
       if (done || orphaned) {
-        await store.pending.deleteMany({ _id: { $in: its.map((m) => m._id) } });
+        if (clean) await store.pending.deleteMany({ _id: { $in: its.map((m) => m._id) } });
       } else if (change) {
         pending.push({ change, markers: its.map((m) => m._id) });
       }
@@ -196,7 +208,7 @@ export class OutboxRelay {
     for (const store of this.options.stores) {
       let more = true;
       while (more) {
-        const pending = await this.pendingChanges(store, this.batchSize);
+        const pending = await this.pendingChanges(store, this.batchSize, true);
         const done = await this.publishBatch(store, pending);
         completed += done;
         // A full batch may hide more; stop when nothing moved (only unpublishable ones left).
