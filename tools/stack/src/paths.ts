@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
+import { toolsCacheDir } from '@ticketing/testing';
 
 /** The repository root (tools/stack/{src,dist}/ → ../../..). */
 export const repoRoot = resolve(__dirname, '..', '..', '..');
@@ -12,9 +12,8 @@ export function dataDir(): string {
 
 /** A binary from the tools cache (`.ci/install-tools.sh`) or PATH, if present. */
 export function findTool(name: string): string | undefined {
-  const tools = process.env.TICKETING_TOOLS_DIR ?? join(homedir(), '.cache', 'ticketing-tools');
   const candidates = [
-    join(tools, 'bin', name),
+    join(toolsCacheDir(), 'bin', name),
     ...(process.env.PATH ?? '').split(delimiter).map((dir) => join(dir, name)),
   ];
   return candidates.find((candidate) => candidate && existsSync(candidate));
