@@ -25,7 +25,7 @@ export { EventSchemaError, OutOfOrderError, PoisonMessageError } from './events/
 export { parseEventData } from './events/validate';
 export { versionVerdict } from './events/versioning';
 export type { VersionVerdict } from './events/versioning';
-export { Bus, connectBus } from './bus/bus';
+export { Bus, connectBus, serviceInboxPrefix } from './bus/bus';
 export type { BusOptions, PublishOptions } from './bus/bus';
 export { DeadLetterHeaders, EventHeaders } from './bus/headers';
 export { durableName, Listener } from './bus/listener';

@@ -8,6 +8,7 @@ import {
   eventCatalog,
   Listener,
   type Subject,
+  serviceInboxPrefix,
   subjects,
 } from '@ticketing/common';
 import { listenedSubjects, publishedSubjects, type ServiceName, serviceNames } from './contract';
@@ -143,6 +144,8 @@ describe('the permissions on a real nats-server (dev config), with the servicesâ
       user,
       pass: env[`NATS_PASSWORD_${user.toUpperCase()}`],
       publishTimeoutMs: 5000,
+      // What startService gives each service; the operator keeps the default inbox.
+      inboxPrefix: user === 'admin' ? undefined : serviceInboxPrefix(user),
     });
     buses.set(user, bus);
     return bus;
@@ -235,10 +238,13 @@ describe('the permissions on a real nats-server (dev config), with the servicesâ
     await refusedPublish('$JS.API.STREAM.PURGE.TICKETS', true);
     await refusedPublish('$JS.API.STREAM.MSG.GET.PAYMENTS', true);
     await refusedPublish('$JS.API.CONSUMER.CREATE.ORDERS', true);
-    const subscription = bus.nc.subscribe('order.created');
-    const closed = await subscription.closed;
-    expect(closed instanceof Error ? closed.message : closed).toMatch(
-      /Permissions Violation for Subscription to "order.created"/,
-    );
+    // Neither events by plain subscription, nor the inboxes where other services' pulled messages arrive.
+    for (const subject of ['order.created', '_INBOX.>', `${serviceInboxPrefix(other)}.>`]) {
+      const subscription = bus.nc.subscribe(subject);
+      const closed = await subscription.closed;
+      expect(closed instanceof Error ? closed.message : closed).toContain(
+        `Permissions Violation for Subscription to "${subject}"`,
+      );
+    }
   });
 });

@@ -1,4 +1,10 @@
-import { deadLetterSubject, durableName, eventCatalog, streamNames } from '@ticketing/common';
+import {
+  deadLetterSubject,
+  durableName,
+  eventCatalog,
+  serviceInboxPrefix,
+  streamNames,
+} from '@ticketing/common';
 import { listenedSubjects, publishedSubjects, type ServiceName, serviceNames } from './contract';
 import { isMap, isVariable, type NatsMap, type NatsValue } from './nats-conf';
 
@@ -13,9 +19,6 @@ export interface UserPermissions {
   /** Keys other than publish.allow / subscribe.allow (deny lists, allow_responses...). */
   otherRules: string[];
 }
-
-/** The inbox the NATS client receives replies (JetStream API answers, pulled messages) on. */
-export const inboxSubject = '_INBOX.>';
 
 /**
  * The publish permissions a service needs, derived from the event catalog and the listener table:
@@ -47,9 +50,12 @@ export function expectedPublish(service: ServiceName): string[] {
   return allow;
 }
 
-/** Services subscribe to their reply inbox only: events arrive through pull consumers. */
-export function expectedSubscribe(_service: ServiceName): string[] {
-  return [inboxSubject];
+/**
+ * Services subscribe to their own reply inboxes only (JetStream API answers, pulled messages): events arrive
+ * through pull consumers, and another service's deliveries stay out of reach.
+ */
+export function expectedSubscribe(service: ServiceName): string[] {
+  return [`${serviceInboxPrefix(service)}.>`];
 }
 
 /** The environment variable a user's password comes from (auth.conf ↔ the NATS container's env). */

@@ -28,6 +28,17 @@ export interface BusOptions {
   pass?: string;
   /** How long to wait for a publish acknowledgement, in ms (default 5000). */
   publishTimeoutMs?: number;
+  /** Prefix of the reply inboxes (default `_INBOX`); see {@link serviceInboxPrefix}. */
+  inboxPrefix?: string;
+}
+
+/**
+ * The reply-inbox prefix of a service, `_INBOX.<service>`. Pulled messages and JetStream API answers arrive on
+ * inboxes; with a prefix of its own, NATS permissions can let a service subscribe to its replies only, so it
+ * cannot read the messages delivered to another service's consumers.
+ */
+export function serviceInboxPrefix(service: string): string {
+  return `_INBOX.${service}`;
 }
 
 /** Options of {@link Bus.publish}. */
@@ -113,6 +124,7 @@ export async function connectBus(options: BusOptions): Promise<Bus> {
     name: options.name,
     user: options.user,
     pass: options.pass,
+    inboxPrefix: options.inboxPrefix,
     maxReconnectAttempts: -1,
     reconnectTimeWait: 500,
     waitOnFirstConnect: true,

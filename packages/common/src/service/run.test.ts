@@ -1,3 +1,4 @@
+import { connect } from '@nats-io/transport-node';
 import {
   eventually,
   type MongoHandle,
@@ -11,6 +12,7 @@ import type { Express } from 'express';
 import { type Connection, type Model, Schema } from 'mongoose';
 import request from 'supertest';
 import { z } from 'zod';
+import { serviceInboxPrefix } from '../bus/bus';
 import { Listener } from '../bus/listener';
 import { ConfigError, serviceConfigSchema } from '../config';
 import type { EventData } from '../events/catalog';
@@ -114,6 +116,14 @@ describe('a started service', () => {
 
   it('listens, is ready, and serves its routes with the validated config', async () => {
     expect(running.port).toBeGreaterThan(0);
+    // Deliveries to the service come on its own inboxes (what its NATS permissions allow it to subscribe to).
+    const watcher = await connect({ servers: nats.url });
+    const onInbox: string[] = [];
+    watcher.subscribe(`${serviceInboxPrefix('notes')}.>`, {
+      callback: (_e, msg) => {
+        onInbox.push(msg.string());
+      },
+    });
     const base = `http://127.0.0.1:${running.port}`;
     expect((await fetch(`${base}/readyz`)).status).toBe(200);
     const user = signTestUser();
@@ -129,6 +139,8 @@ describe('a started service', () => {
       expect(stored.map((m) => (m.data as { id: string }).id)).toContain(created.body.id);
     });
     await eventually(() => expect(seen).toContain(created.body.id));
+    expect(onInbox.filter((data) => data.includes(created.body.id))).toHaveLength(1);
+    await watcher.close();
   });
 
   it('creates its durable consumers and stops gracefully: in-flight handler finishes and acks, port closed', async () => {

@@ -4,7 +4,7 @@ import type { Express } from 'express';
 import mongoose, { type Connection } from 'mongoose';
 import type { Registry } from 'prom-client';
 import type { z } from 'zod';
-import { type Bus, connectBus } from '../bus/bus';
+import { type Bus, connectBus, serviceInboxPrefix } from '../bus/bus';
 import type { Listener, ListenerOptions } from '../bus/listener';
 import { type Env, loadConfig, parseConfig, type ServiceConfig } from '../config';
 import type { Subject } from '../events/catalog';
@@ -134,6 +134,7 @@ export async function startService<C extends ServiceConfig, M extends ServiceMod
     logger,
     user: config.NATS_USER,
     pass: config.NATS_PASSWORD,
+    inboxPrefix: serviceInboxPrefix(definition.name),
   });
   await bus.ensureStreams({ replicas: config.NATS_STREAM_REPLICAS });
 
