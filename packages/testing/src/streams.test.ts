@@ -129,6 +129,7 @@ describe('stream helpers', () => {
     await publish(`${prefix}.second`, 'plain text');
     const collector = await collectStream({ servers: server.url, stream: name });
     collectors.push(collector);
+    await collector.waitFor(2); // both stored messages have arrived; the wait below times out on the third
 
     const started = Date.now();
     const err = await collector.waitFor(5, 300).catch((e: unknown) => e);

@@ -32,12 +32,16 @@ type Config = z.output<typeof configSchema>;
 
 const seen: string[] = [];
 let slowHandlerFinished = false;
+let releaseSlowHandler: () => void = () => undefined;
+const slowHandlerReleased = new Promise<void>((resolve) => {
+  releaseSlowHandler = resolve;
+});
 
 class SlowTicketCreatedListener extends Listener<'ticket.created'> {
   readonly subject = 'ticket.created' as const;
   async onMessage(data: EventData<'ticket.created'>): Promise<void> {
     if (data.title === 'slow') {
-      await sleep(400);
+      await slowHandlerReleased;
       slowHandlerFinished = true;
     }
     seen.push(data.id);
@@ -139,7 +143,7 @@ describe('a started service', () => {
       expect(stored.map((m) => (m.data as { id: string }).id)).toContain(created.body.id);
     });
     await eventually(() => expect(seen).toContain(created.body.id));
-    expect(onInbox.filter((data) => data.includes(created.body.id))).toHaveLength(1);
+    await eventually(() => expect(onInbox.filter((data) => data.includes(created.body.id))).toHaveLength(1));
     await watcher.close();
   });
 
@@ -150,7 +154,14 @@ describe('a started service', () => {
       expect(info.num_ack_pending).toBe(1);
     });
     const port = running.port;
-    await running.stop();
+    let stopped = false;
+    const stopping = running.stop().then(() => {
+      stopped = true;
+    });
+    await sleep(300);
+    expect(stopped).toBe(false); // waiting for the handler in flight
+    releaseSlowHandler();
+    await stopping;
     expect(slowHandlerFinished).toBe(true);
     expect(running.context.bus.isClosed()).toBe(true);
     await expect(fetch(`http://127.0.0.1:${port}/healthz`)).rejects.toThrow();
