@@ -182,28 +182,29 @@ describe('the permissions on a real nats-server (dev config), with the servicesâ
       .flatMap((s) => listenedSubjects[s].map((subject) => `dlq.${s}.${subject}`))
       .sort();
     const admin = buses.get('admin')!;
-    const deadline = Date.now() + 20_000;
-    let seen: string[] = [];
-    while (Date.now() < deadline) {
+    // Each listener terminates its message after the dead letter's PubAck: wait for both to show.
+    const observe = async () => {
       const info = await admin.jsm.streams.info('DLQ', { subjects_filter: '>' });
-      seen = Object.keys(info.state.subjects ?? {}).sort();
-      if (seen.length >= expected.length) break;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    expect(seen).toEqual(expected);
-    for (const service of serviceNames) {
-      for (const subject of listenedSubjects[service]) {
-        const consumer = await admin.jsm.consumers.info(
-          eventCatalog[subject].stream,
-          durableName(service, subject),
-        );
-        expect([consumer.name, consumer.num_ack_pending, consumer.num_pending]).toEqual([
-          consumer.name,
-          0,
-          0,
-        ]);
+      const unsettled: string[] = [];
+      for (const service of serviceNames) {
+        for (const subject of listenedSubjects[service]) {
+          const consumer = await admin.jsm.consumers.info(
+            eventCatalog[subject].stream,
+            durableName(service, subject),
+          );
+          if (consumer.num_ack_pending + consumer.num_pending > 0) unsettled.push(consumer.name);
+        }
       }
+      return { deadLetters: Object.keys(info.state.subjects ?? {}).sort(), unsettled };
+    };
+    const deadline = Date.now() + 20_000;
+    let observed = await observe();
+    while (Date.now() < deadline) {
+      if (observed.deadLetters.length >= expected.length && observed.unsettled.length === 0) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      observed = await observe();
     }
+    expect(observed).toEqual({ deadLetters: expected, unsettled: [] });
   });
 
   test.each(serviceNames)('%s is refused everything else', async (service) => {

@@ -1,8 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { eventually } from '@ticketing/testing';
 import { createGateway } from './gateway';
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function listen(server: Server): Promise<string> {
   return new Promise((resolve) =>
@@ -19,6 +18,7 @@ function connectionsOf(server: Server): Promise<number> {
 }
 
 let service: Server;
+let closedByGateway = 0;
 let gateway: Server;
 let gatewayUrl: string;
 
@@ -27,8 +27,10 @@ beforeAll(async () => {
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(JSON.stringify({ path: req.url }));
   });
-  // Announced to clients as `Keep-Alive: timeout=2`.
+  // Announced to clients as `Keep-Alive: timeout=2`. When the service ends an idle connection itself it destroys
+  // the socket; an 'end' on its side means the gateway closed first.
   service.keepAliveTimeout = 2000;
+  service.on('connection', (socket) => socket.once('end', () => closedByGateway++));
   const serviceUrl = await listen(service);
   gateway = createGateway(['auth'], (name) => (name === 'auth' ? serviceUrl : undefined));
   gatewayUrl = await listen(gateway);
@@ -50,12 +52,14 @@ it('proxies an API prefix to its service and keeps the connection for the next r
 });
 
 it('drops an idle connection to a service before the service would close it', async () => {
+  // Wait until the connections of the test above are gone, whoever closed them.
+  await eventually(async () => expect(await connectionsOf(service)).toBe(0), { timeoutMs: 10_000 });
+  const closedBefore = closedByGateway;
   await (await fetch(`${gatewayUrl}/api/users/currentuser`)).json();
   expect(await connectionsOf(service)).toBe(1);
-  // The service would close it at 2 s; the gateway must have let go first (at 1 s), so no request can be
-  // sent on a socket the service is closing (ECONNRESET, answered 502).
-  await sleep(1500);
-  expect(await connectionsOf(service)).toBe(0);
+  // The service would close it at 2 s; the gateway must let go first (at 1 s), so no request can be sent on a
+  // socket the service is closing (ECONNRESET, answered 502).
+  await eventually(() => expect(closedByGateway).toBe(closedBefore + 1), { timeoutMs: 10_000 });
   const again = await fetch(`${gatewayUrl}/api/users/currentuser`);
   expect(again.status).toBe(200);
 });

@@ -99,8 +99,11 @@ export async function checkServices(
   return Object.fromEntries(entries);
 }
 
-/** How long the gateway keeps an idle connection to a service at most (shorter when the service asks). */
-export const idleSocketTimeoutMs = 30_000;
+/**
+ * How long the gateway keeps an idle connection to a service: well under the services' 5 s keep-alive, so a
+ * busy event loop here cannot reuse a socket the service is closing (less, if a service announces less).
+ */
+export const idleSocketTimeoutMs = 2000;
 
 /**
  * The local stand-in for the ingress: proxies the four API prefixes to their services and answers
@@ -110,7 +113,7 @@ export function createGateway(services: string[], locate: ServiceLocator): Serve
   // Keep-alive to the services: without an agent every proxied answer says `Connection: close`, and clients
   // (browsers, load generators) pay a new connection per request. An idle socket must be dropped here before
   // the service closes it (its `Keep-Alive: timeout=5`), or a request sent on it as it closes fails with
-  // ECONNRESET (a 502). Node's agent honours that hint (less a second) only when it has a timeout of its own.
+  // ECONNRESET (a 502). Node's agent honours a shorter hint (less a second) only when it has a timeout of its own.
   const agent = new Agent({ keepAlive: true, maxSockets: 256, timeout: idleSocketTimeoutMs });
   const proxy = httpProxy.createProxyServer({ xfwd: true, proxyTimeout: 30_000, agent });
   proxy.on('error', (_error, _req, res) => {

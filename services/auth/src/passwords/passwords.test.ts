@@ -41,8 +41,14 @@ describe('passwords', () => {
       await fn();
       return Number(process.hrtime.bigint() - start) / 1e6;
     };
-    const real = await time(() => verifyPassword('y', stored));
-    const dummy = await time(() => verifyAgainstDummy('y'));
-    expect(dummy).toBeGreaterThan(real * 0.3);
+    const real: number[] = [];
+    const dummy: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      real.push(await time(() => verifyPassword('y', stored)));
+      dummy.push(await time(() => verifyAgainstDummy('y')));
+    }
+    // Medians, so one burst of load on the machine cannot decide it.
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[2]!;
+    expect(median(dummy)).toBeGreaterThan(median(real) * 0.3);
   });
 });

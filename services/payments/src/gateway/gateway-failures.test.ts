@@ -69,7 +69,9 @@ it('answers 502 when the gateway is unreachable, records no payment, and keeps t
   await withPayments(
     paymentsEnv(nats, mongo, {
       STRIPE_API_URL: `http://127.0.0.1:${await closedPort()}`,
-      PAYMENT_CLAIM_GRACE_SECONDS: '1',
+      // Long enough that the second attempt below surely finds the claim in progress; the settling test
+      // further down runs an instance with a 1 s grace, which this claim is older than by then.
+      PAYMENT_CLAIM_GRACE_SECONDS: '30',
     }),
     async (running) => {
       await knowOrder(running, unreachableOrder);
