@@ -1,4 +1,5 @@
 import { readStream } from '@ticketing/testing';
+import { serviceNames } from '../stack';
 import type { TestStack } from './support';
 
 interface TicketHead {
@@ -17,6 +18,11 @@ interface PaymentHead {
   status?: string;
 }
 
+/** Documents in a stable order (by `_id`), so two snapshots compare equal whatever order storage returns. */
+function byId<T extends { _id: unknown }>(documents: T[]): T[] {
+  return documents.sort((a, b) => String(a._id).localeCompare(String(b._id)));
+}
+
 /** What every service's own database says, read directly. */
 export async function snapshot(test: TestStack) {
   const [tickets, orders, reservations, payments, paymentOrders] = await Promise.all([
@@ -26,7 +32,32 @@ export async function snapshot(test: TestStack) {
     test.db('payments').collection<PaymentHead>('payments').find({}).toArray(),
     test.db('payments').collection<{ _id: unknown; status: string }>('orders').find({}).toArray(),
   ]);
-  return { tickets, orders, reservations, payments, paymentOrders };
+  return {
+    tickets: byId(tickets),
+    orders: byId(orders),
+    reservations: byId(reservations),
+    payments: byId(payments),
+    paymentOrders: byId(paymentOrders),
+  };
+}
+
+/** Changes whose events no relay has published yet, in every service's database: none once the system is quiet. */
+async function unpublishedChanges(test: TestStack): Promise<string[]> {
+  const problems: string[] = [];
+  for (const service of serviceNames) {
+    const db = test.db(service);
+    const collections = await db.listCollections({}, { nameOnly: true }).toArray();
+    for (const { name } of collections.filter((c) => c.name.endsWith('_changes'))) {
+      const pending = await db
+        .collection<{ _id: string; events?: unknown[] }>(name)
+        .find({ published: false })
+        .toArray();
+      for (const change of pending)
+        if ((change.events?.length ?? 0) > 0)
+          problems.push(`${service} ${name} ${change._id} is not published`);
+    }
+  }
+  return problems;
 }
 
 /** Version sequences of each aggregate on a stream, by subject prefix: they must be 0, 1, 2… without gaps. */
@@ -51,7 +82,8 @@ async function versionGaps(natsUrl: string, stream: string, idField: 'id' | 'ord
  * Cross-service invariants once the system is quiet: every complete order is paid and owns its sold ticket;
  * no cancelled order holds a ticket or an unrefunded payment; no ticket is held by two live orders; every
  * payment belongs to a complete order (or was refunded); the replicas agree with their owners; every stream
- * carries each aggregate's versions 0, 1, 2… once. Returns the violations (empty when consistent).
+ * carries each aggregate's versions 0, 1, 2… once; no change is left unpublished. Returns the violations (empty
+ * when consistent).
  */
 export async function consistencyViolations(test: TestStack): Promise<string[]> {
   const { tickets, orders, reservations, payments, paymentOrders } = await snapshot(test);
@@ -114,5 +146,5 @@ export async function consistencyViolations(test: TestStack): Promise<string[]> 
     versionGaps(test.stack.natsUrl, 'PAYMENTS', 'id'),
     versionGaps(test.stack.natsUrl, 'EXPIRATION', 'orderId'),
   ]);
-  return [...problems, ...gaps.flat()];
+  return [...problems, ...gaps.flat(), ...(await unpublishedChanges(test))];
 }
