@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import jwt from 'jsonwebtoken';
+import { objectId } from './ids';
 
 /** The signed-in user a test acts as. */
 export interface TestUser {
@@ -34,7 +35,7 @@ export function signTestUser(
   user: Partial<TestUser> = {},
   options: SignTestUserOptions = {},
 ): SignedTestUser {
-  const id = user.id ?? randomBytes(12).toString('hex');
+  const id = user.id ?? objectId();
   const email = user.email ?? `user-${randomBytes(4).toString('hex')}@test.dev`;
   const key = options.jwtKey ?? process.env.JWT_KEY ?? 'test-jwt-key';
   const token = jwt.sign({ id, email }, key, {

@@ -1,8 +1,35 @@
+// biome-ignore-all assist/source/organizeImports: exports are grouped by area for readers, not sorted as one block
 // The one public entry of @ticketing/testing. Every export is listed by name.
 
-export type { SignedTestUser, SignTestUserOptions, TestUser } from './auth';
-// --- auth ---
+// --- real servers ---
+export { startNats } from './nats/server';
+export type { NatsServerHandle, StartNatsOptions } from './nats/server';
+export {
+  defaultNatsServerDownloadUrl,
+  downloadNatsServer,
+  findNatsServer,
+  natsServerVersion,
+  toolsCacheDir,
+} from './nats/binary';
+export type { DownloadNatsServerOptions, FindNatsServerOptions } from './nats/binary';
+export { mongoUrlWithDatabase, startMongo } from './mongo';
+export type { MongoHandle, StartMongoOptions } from './mongo';
+export { serviceTestEnv } from './service-env';
+export type { HasUrl } from './service-env';
+
+// --- streams and waiting ---
+export { collectStream, readStream } from './streams';
+export type { CollectStreamOptions, ReadStreamOptions, StreamCollector, StreamMessage } from './streams';
+export { eventually } from './eventually';
+export type { EventuallyOptions } from './eventually';
+
+// --- test data: users, ids, API documents ---
 export { signTestUser } from './auth';
+export type { SignedTestUser, SignTestUserOptions, TestUser } from './auth';
+export { objectId } from './ids';
+export { operationSummary, responseSchema } from './openapi';
+export type { OpenApiOperation, OpenApiPaths } from './openapi';
+
 // --- errors ---
 export {
   ChecksumMismatchError,
@@ -14,24 +41,3 @@ export {
   StreamTimeoutError,
   TestingError,
 } from './errors';
-export type { EventuallyOptions } from './eventually';
-export { eventually } from './eventually';
-export type { MongoHandle, StartMongoOptions } from './mongo';
-// --- Mongo ---
-export { mongoUrlWithDatabase, startMongo } from './mongo';
-export type { DownloadNatsServerOptions, FindNatsServerOptions } from './nats/binary';
-// --- NATS server ---
-export {
-  defaultNatsServerDownloadUrl,
-  downloadNatsServer,
-  findNatsServer,
-  natsServerVersion,
-  toolsCacheDir,
-} from './nats/binary';
-export type { NatsServerHandle, StartNatsOptions } from './nats/server';
-export { startNats } from './nats/server';
-export type { HasUrl } from './service-env';
-export { serviceTestEnv } from './service-env';
-export type { CollectStreamOptions, ReadStreamOptions, StreamCollector, StreamMessage } from './streams';
-// --- streams and waiting ---
-export { collectStream, readStream } from './streams';

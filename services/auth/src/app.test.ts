@@ -2,6 +2,9 @@ import { errorBodySchema, jsonSchema, type RunningService, startService } from '
 import {
   type MongoHandle,
   type NatsServerHandle,
+  type OpenApiPaths,
+  operationSummary,
+  responseSchema,
   signTestUser,
   startMongo,
   startNats,
@@ -423,28 +426,13 @@ describe('rate limits (counted in Mongo, shared by replicas)', () => {
 });
 
 describe('GET /openapi.json', () => {
-  type Operation = {
-    operationId: string;
-    requestBody?: { content: { 'application/json': { schema: Record<string, unknown> } } };
-    responses: Record<string, { content?: { 'application/json': { schema: Record<string, unknown> } } }>;
-    security: unknown[];
-  };
-
   it('documents every operation: operationId, request body schema, answers and their schemas', async () => {
     expect(running.context.config.API_VALIDATE_RESPONSES).toBe(true);
     const res = await api().get('/openapi.json');
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ openapi: '3.1.0', info: { title: 'auth API', version: '1.0.0' } });
-    const paths = res.body.paths as Record<string, Record<string, Operation>>;
-    const operations = Object.fromEntries(
-      Object.entries(paths).flatMap(([path, methods]) =>
-        Object.entries(methods).map(([method, op]) => [
-          `${method.toUpperCase()} ${path}`,
-          { operationId: op.operationId, statuses: Object.keys(op.responses).sort() },
-        ]),
-      ),
-    );
-    expect(operations).toEqual({
+    const paths = res.body.paths as OpenApiPaths;
+    expect(operationSummary(paths)).toEqual({
       'POST /api/users/signup': {
         operationId: 'signUp',
         statuses: ['201', '400', '409', '413', '415', '429', '500'],
@@ -474,9 +462,7 @@ describe('GET /openapi.json', () => {
       expect(op.requestBody).toBeUndefined();
     }
 
-    const schemaOf = (op: Operation, status: string) =>
-      op.responses[status]!.content!['application/json'].schema;
-    expect(schemaOf(signupOp, '201')).toMatchObject({
+    expect(responseSchema(signupOp, '201')).toMatchObject({
       type: 'object',
       properties: {
         id: { type: 'string', pattern: '^[a-f0-9]{24}$' },
@@ -486,13 +472,13 @@ describe('GET /openapi.json', () => {
       required: ['id', 'email', 'token'],
       additionalProperties: false,
     });
-    expect(schemaOf(paths['/api/users/currentuser']!.get!, '200')).toMatchObject({
+    expect(responseSchema(paths['/api/users/currentuser']!.get!, '200')).toMatchObject({
       properties: { currentUser: { anyOf: [expect.objectContaining({ type: 'object' }), { type: 'null' }] } },
       required: ['currentUser'],
       additionalProperties: false,
     });
     const errorBody = jsonSchema(errorBodySchema, 'output');
-    for (const status of ['400', '409', '429']) expect(schemaOf(signupOp, status)).toEqual(errorBody);
+    for (const status of ['400', '409', '429']) expect(responseSchema(signupOp, status)).toEqual(errorBody);
     expect(paths['/api/users/currentuser']!.get!.security).toEqual([
       {},
       { cookieAuth: [] },

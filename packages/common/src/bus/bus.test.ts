@@ -1,7 +1,7 @@
-import { type NatsServerHandle, readStream, startNats } from '@ticketing/testing';
+import { type NatsServerHandle, objectId, readStream, startNats } from '@ticketing/testing';
 import { EventSchemaError } from '../events/errors';
 import { createLogger } from '../logging';
-import { objectId, ticketCreated } from '../test-support/fixtures';
+import { ticketCreated } from '../test-support/fixtures';
 import { type Bus, connectBus } from './bus';
 import { EventHeaders } from './headers';
 

@@ -1,10 +1,10 @@
 import { headers as natsHeaders } from '@nats-io/nats-core';
-import { eventually, type NatsServerHandle, readStream, startNats } from '@ticketing/testing';
+import { eventually, type NatsServerHandle, objectId, readStream, startNats } from '@ticketing/testing';
 import type { EventData } from '../events/catalog';
 import { OutOfOrderError } from '../events/errors';
 import { versionVerdict } from '../events/versioning';
 import { createLogger } from '../logging';
-import { objectId, sleep, ticketCreated } from '../test-support/fixtures';
+import { sleep, ticketCreated } from '../test-support/fixtures';
 import { type Bus, connectBus } from './bus';
 import { DeadLetterHeaders } from './headers';
 import { type EventMeta, Listener, type ListenerOptions } from './listener';

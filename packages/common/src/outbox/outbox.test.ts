@@ -2,6 +2,7 @@ import {
   eventually,
   type MongoHandle,
   type NatsServerHandle,
+  objectId,
   readStream,
   startMongo,
   startNats,
@@ -12,7 +13,7 @@ import { type Bus, connectBus } from '../bus/bus';
 import { EventSchemaError } from '../events/errors';
 import { createLogger } from '../logging';
 import { AggregateStore } from '../store/aggregate-store';
-import { objectId, sleep } from '../test-support/fixtures';
+import { sleep } from '../test-support/fixtures';
 import { newEvent } from './event';
 import { OutboxRelay } from './relay';
 

@@ -3,6 +3,7 @@ import {
   eventually,
   type MongoHandle,
   type NatsServerHandle,
+  objectId,
   readStream,
   signTestUser,
   startMongo,
@@ -19,7 +20,7 @@ import type { EventData } from '../events/catalog';
 import { requireAuth } from '../http/auth';
 import { newEvent } from '../outbox/event';
 import { AggregateStore } from '../store/aggregate-store';
-import { objectId, sleep, ticketCreated } from '../test-support/fixtures';
+import { sleep, ticketCreated } from '../test-support/fixtures';
 import { type RunningService, type ServiceContext, type ServiceDefinition, startService } from './run';
 
 interface Note {

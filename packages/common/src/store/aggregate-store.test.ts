@@ -1,8 +1,8 @@
-import { type MongoHandle, startMongo } from '@ticketing/testing';
+import { type MongoHandle, objectId, startMongo } from '@ticketing/testing';
 import mongoose, { type Connection, type Model, Schema } from 'mongoose';
 import { OutOfOrderError } from '../events/errors';
 import { newEvent } from '../outbox/event';
-import { objectId, ticketCreated } from '../test-support/fixtures';
+import { ticketCreated } from '../test-support/fixtures';
 import { AggregateStore } from './aggregate-store';
 import { AggregateExistsError, VersionConflictError } from './errors';
 

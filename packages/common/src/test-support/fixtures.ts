@@ -1,10 +1,5 @@
-import { randomBytes } from 'node:crypto';
+import { objectId } from '@ticketing/testing';
 import type { EventData } from '../events/catalog';
-
-/** A fresh 24-hex id, as Mongo would make. */
-export function objectId(): string {
-  return randomBytes(12).toString('hex');
-}
 
 /** A valid `ticket.created` payload. */
 export function ticketCreated(

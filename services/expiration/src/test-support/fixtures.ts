@@ -1,11 +1,5 @@
-import { randomBytes } from 'node:crypto';
 import type { Env, EventData } from '@ticketing/common';
-import { type MongoHandle, type NatsServerHandle, serviceTestEnv } from '@ticketing/testing';
-
-/** A fresh 24-hex id, as Mongo would make. */
-export function objectId(): string {
-  return randomBytes(12).toString('hex');
-}
+import { type MongoHandle, type NatsServerHandle, objectId, serviceTestEnv } from '@ticketing/testing';
 
 /** The environment of an expiration instance on these servers. */
 export function expirationEnv(nats: NatsServerHandle, mongo: MongoHandle, overrides: Env = {}): Env {

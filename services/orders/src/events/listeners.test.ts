@@ -1,12 +1,11 @@
 import { newEvent } from '@ticketing/common';
-import { eventually, readStream, signTestUser } from '@ticketing/testing';
+import { eventually, objectId, readStream, signTestUser } from '@ticketing/testing';
 import request from 'supertest';
 import { OrderLifecycle } from '../models/lifecycle';
 import {
   commitLeftover,
   eventSequence,
   type OrdersHarness,
-  objectId,
   startOrdersHarness,
 } from '../test-support/harness';
 

@@ -1,5 +1,13 @@
 import { AggregateExistsError, errorBodySchema, jsonSchema, newEvent } from '@ticketing/common';
-import { eventually, readStream, signTestUser } from '@ticketing/testing';
+import {
+  eventually,
+  type OpenApiPaths,
+  objectId,
+  operationSummary,
+  readStream,
+  responseSchema,
+  signTestUser,
+} from '@ticketing/testing';
 import request from 'supertest';
 import { CLAIM_GRACE_MS } from '../models/lifecycle';
 import type { OrderState } from '../models/order';
@@ -7,7 +15,6 @@ import {
   commitLeftover,
   eventSequence,
   type OrdersHarness,
-  objectId,
   startOrdersHarness,
 } from '../test-support/harness';
 
@@ -385,29 +392,13 @@ describe('crash windows heal', () => {
 });
 
 describe('GET /openapi.json', () => {
-  type Operation = {
-    operationId: string;
-    parameters?: Array<{ name: string; in: string; required: boolean }>;
-    requestBody?: { content: { 'application/json': { schema: Record<string, unknown> } } };
-    responses: Record<string, { content?: { 'application/json': { schema: Record<string, unknown> } } }>;
-    security: unknown[];
-  };
-
   it('documents every operation: operationId, request body schema, answers and their schemas', async () => {
     expect(h.running.context.config.API_VALIDATE_RESPONSES).toBe(true);
     const res = await api().get('/openapi.json');
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ openapi: '3.1.0', info: { title: 'orders API', version: '1.0.0' } });
-    const paths = res.body.paths as Record<string, Record<string, Operation>>;
-    const operations = Object.fromEntries(
-      Object.entries(paths).flatMap(([path, methods]) =>
-        Object.entries(methods).map(([method, op]) => [
-          `${method.toUpperCase()} ${path}`,
-          { operationId: op.operationId, statuses: Object.keys(op.responses).sort() },
-        ]),
-      ),
-    );
-    expect(operations).toEqual({
+    const paths = res.body.paths as OpenApiPaths;
+    expect(operationSummary(paths)).toEqual({
       'POST /api/orders': {
         operationId: 'createOrder',
         statuses: ['201', '400', '401', '404', '409', '413', '415', '500'],
@@ -439,8 +430,6 @@ describe('GET /openapi.json', () => {
       ]);
     }
 
-    const schemaOf = (op: Operation, status: string) =>
-      op.responses[status]!.content!['application/json'].schema;
     const id = { type: 'string', pattern: '^[a-f0-9]{24}$' };
     const order = {
       type: 'object',
@@ -460,13 +449,14 @@ describe('GET /openapi.json', () => {
       required: ['id', 'userId', 'status', 'expiresAt', 'version', 'ticket'],
       additionalProperties: false,
     };
-    expect(schemaOf(create, '201')).toMatchObject(order);
-    expect(schemaOf(paths['/api/orders/{id}']!.get!, '200')).toMatchObject(order);
-    expect(schemaOf(paths['/api/orders']!.get!, '200')).toMatchObject({ type: 'array', items: order });
+    expect(responseSchema(create, '201')).toMatchObject(order);
+    expect(responseSchema(paths['/api/orders/{id}']!.get!, '200')).toMatchObject(order);
+    expect(responseSchema(paths['/api/orders']!.get!, '200')).toMatchObject({ type: 'array', items: order });
     // 204 has no body.
     expect(cancel.responses['204']!.content).toBeUndefined();
     const errorBody = jsonSchema(errorBodySchema, 'output');
-    for (const status of ['401', '403', '404', '409']) expect(schemaOf(cancel, status)).toEqual(errorBody);
+    for (const status of ['401', '403', '404', '409'])
+      expect(responseSchema(cancel, status)).toEqual(errorBody);
     expect(create.security).toEqual([{ cookieAuth: [] }, { bearerAuth: [] }]);
   });
 });

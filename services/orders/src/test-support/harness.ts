@@ -1,6 +1,6 @@
-import { randomBytes } from 'node:crypto';
 import {
   type AggregateStore,
+  durableName,
   type EventData,
   type OutboxEvent,
   type RunningService,
@@ -10,6 +10,7 @@ import {
   eventually,
   type MongoHandle,
   type NatsServerHandle,
+  objectId,
   readStream,
   type StreamMessage,
   serviceTestEnv,
@@ -19,11 +20,6 @@ import {
 import { ordersService } from '../app';
 import type { OrdersConfig } from '../config';
 import type { OrdersModels } from '../models/models';
-
-/** A fresh 24-hex id, as Mongo makes them. */
-export function objectId(): string {
-  return randomBytes(12).toString('hex');
-}
 
 /** One orders service on its own nats-server and database, for one test file. */
 export interface OrdersHarness {
@@ -96,7 +92,7 @@ export async function startOrdersHarness(env: Record<string, string> = {}): Prom
       await eventually(async () => {
         const info = await running.context.bus.jsm.consumers.info(
           streamOf[subject],
-          `orders-${subject.replace('.', '-')}`,
+          durableName('orders', subject),
         );
         expect(info.ack_floor.stream_seq).toBeGreaterThanOrEqual(seq);
       });

@@ -8,6 +8,7 @@ import {
   eventually,
   type MongoHandle,
   type NatsServerHandle,
+  objectId,
   readStream,
   signTestUser,
   startMongo,
@@ -20,7 +21,7 @@ import type { PaymentsConfig } from '../config';
 import { SANDBOX_COLLECTION, SandboxGateway } from '../gateway/sandbox-gateway';
 import type { PaymentsModels } from '../models/models';
 import type { PaymentClaim } from '../models/payment';
-import { fastListeners, objectId, orderCreated, sandboxEnv } from '../test-support/fixtures';
+import { fastListeners, orderCreated, sandboxEnv } from '../test-support/fixtures';
 import { chargeRequestOf } from './order-charge';
 
 let nats: NatsServerHandle;

@@ -3,6 +3,7 @@ import {
   eventually,
   type MongoHandle,
   type NatsServerHandle,
+  objectId,
   signTestUser,
   startMongo,
   startNats,
@@ -11,13 +12,7 @@ import request from 'supertest';
 import { createPaymentsService, stripeGatewayFromConfig } from '../app';
 import type { PaymentsConfig } from '../config';
 import type { PaymentsModels } from '../models/models';
-import {
-  acknowledgedThrough,
-  fastListeners,
-  objectId,
-  orderCreated,
-  paymentsEnv,
-} from '../test-support/fixtures';
+import { acknowledgedThrough, fastListeners, orderCreated, paymentsEnv } from '../test-support/fixtures';
 import { RecordingGateway } from '../test-support/recording-gateway';
 
 let nats: NatsServerHandle;

@@ -1,6 +1,6 @@
-import { type MongoHandle, startMongo } from '@ticketing/testing';
+import { type MongoHandle, objectId, startMongo } from '@ticketing/testing';
 import mongoose, { type Connection } from 'mongoose';
-import { objectId } from '../test-support/fixtures';
+
 import {
   type ChargeRequest,
   InvalidPaymentTokenError,

@@ -1,6 +1,5 @@
-import { randomBytes } from 'node:crypto';
 import type { Bus, Env, EventData } from '@ticketing/common';
-import { type MongoHandle, type NatsServerHandle, serviceTestEnv } from '@ticketing/testing';
+import { type MongoHandle, type NatsServerHandle, objectId, serviceTestEnv } from '@ticketing/testing';
 
 /**
  * stripe-mock's address from `STRIPE_MOCK_URL` (CI's .ci/run starts it). Throws when unset: the payments suite
@@ -16,11 +15,6 @@ export function stripeMockUrl(): string {
     );
   }
   return url;
-}
-
-/** A fresh 24-hex id, as Mongo would make. */
-export function objectId(): string {
-  return randomBytes(12).toString('hex');
 }
 
 /** The environment every test instance shares: these servers, quiet logs, every answer checked against the API. */

@@ -1,11 +1,10 @@
-import { eventually, readStream, signTestUser } from '@ticketing/testing';
+import { eventually, objectId, readStream, signTestUser } from '@ticketing/testing';
 import request from 'supertest';
 import {
   createTicket,
   expectTicketEvents,
   type Harness,
   listenerOutcomes,
-  objectId,
   orderCreated,
   orderFollowUp,
   publishOrderEvent,

@@ -1,11 +1,17 @@
 import { errorBodySchema, jsonSchema } from '@ticketing/common';
-import { eventually, signTestUser } from '@ticketing/testing';
+import {
+  eventually,
+  type OpenApiPaths,
+  objectId,
+  operationSummary,
+  responseSchema,
+  signTestUser,
+} from '@ticketing/testing';
 import request, { type Response } from 'supertest';
 import {
   createTicket,
   expectTicketEvents,
   type Harness,
-  objectId,
   orderCreated,
   publishOrderEvent,
   startHarness,
@@ -351,29 +357,13 @@ describe('PUT /api/tickets/:id', () => {
 });
 
 describe('GET /openapi.json', () => {
-  type Operation = {
-    operationId: string;
-    parameters?: Array<{ name: string; in: string; required: boolean }>;
-    requestBody?: { content: { 'application/json': { schema: Record<string, unknown> } } };
-    responses: Record<string, { content?: { 'application/json': { schema: Record<string, unknown> } } }>;
-    security: unknown[];
-  };
-
   it('documents every operation: operationId, request body schema, answers and their schemas', async () => {
     expect(harness.running.context.config.API_VALIDATE_RESPONSES).toBe(true);
     const res = await api().get('/openapi.json');
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ openapi: '3.1.0', info: { title: 'tickets API', version: '1.0.0' } });
-    const paths = res.body.paths as Record<string, Record<string, Operation>>;
-    const operations = Object.fromEntries(
-      Object.entries(paths).flatMap(([path, methods]) =>
-        Object.entries(methods).map(([method, op]) => [
-          `${method.toUpperCase()} ${path}`,
-          { operationId: op.operationId, statuses: Object.keys(op.responses).sort() },
-        ]),
-      ),
-    );
-    expect(operations).toEqual({
+    const paths = res.body.paths as OpenApiPaths;
+    expect(operationSummary(paths)).toEqual({
       'POST /api/tickets': {
         operationId: 'createTicket',
         statuses: ['201', '400', '401', '413', '415', '500'],
@@ -410,8 +400,6 @@ describe('GET /openapi.json', () => {
       ]);
     }
 
-    const schemaOf = (op: Operation, status: string) =>
-      op.responses[status]!.content!['application/json'].schema;
     const ticket = {
       type: 'object',
       properties: {
@@ -425,13 +413,16 @@ describe('GET /openapi.json', () => {
       required: ['id', 'title', 'price', 'userId', 'version'],
       additionalProperties: false,
     };
-    expect(schemaOf(create, '201')).toMatchObject(ticket);
-    expect(schemaOf(update, '200')).toMatchObject(ticket);
-    expect(schemaOf(paths['/api/tickets/{id}']!.get!, '200')).toMatchObject(ticket);
-    expect(schemaOf(paths['/api/tickets']!.get!, '200')).toMatchObject({ type: 'array', items: ticket });
+    expect(responseSchema(create, '201')).toMatchObject(ticket);
+    expect(responseSchema(update, '200')).toMatchObject(ticket);
+    expect(responseSchema(paths['/api/tickets/{id}']!.get!, '200')).toMatchObject(ticket);
+    expect(responseSchema(paths['/api/tickets']!.get!, '200')).toMatchObject({
+      type: 'array',
+      items: ticket,
+    });
     const errorBody = jsonSchema(errorBodySchema, 'output');
     for (const status of ['400', '401', '403', '404', '409'])
-      expect(schemaOf(update, status)).toEqual(errorBody);
+      expect(responseSchema(update, status)).toEqual(errorBody);
     expect(create.security).toEqual([{ cookieAuth: [] }, { bearerAuth: [] }]);
     expect(paths['/api/tickets']!.get!.security).toEqual([]);
   });

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import {
   durableName,
   type EventData,
@@ -10,6 +9,7 @@ import {
   eventually,
   type MongoHandle,
   type NatsServerHandle,
+  objectId,
   readStream,
   type SignedTestUser,
   serviceTestEnv,
@@ -57,11 +57,6 @@ export async function stopHarness(harness: Harness | undefined): Promise<void> {
 /** How many changes of a ticket are not yet published (their events not acknowledged by JetStream). */
 export function unpublishedChanges(harness: Harness, ticketId: string): Promise<number> {
   return harness.store.changes.countDocuments({ aggregateId: ticketId, published: false });
-}
-
-/** A fresh 24-hex id. */
-export function objectId(): string {
-  return randomBytes(12).toString('hex');
 }
 
 /** Creates a ticket through the API as `owner`; resolves with its id. */
