@@ -103,7 +103,7 @@ export async function checkServices(
  * How long the gateway keeps an idle connection to a service: well under the services' 5 s keep-alive, so a
  * busy event loop here cannot reuse a socket the service is closing (less, if a service announces less).
  */
-export const idleSocketTimeoutMs = 2000;
+const idleSocketTimeoutMs = 2000;
 
 /**
  * The local stand-in for the ingress: proxies the four API prefixes to their services and answers
