@@ -1,8 +1,9 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { type NatsServerHandle, startNats } from '@ticketing/testing';
-import type { PrefixedLog } from './log';
+import { PrefixedLog } from './log';
 import { findTool } from './paths';
+import { findPostgresBinDir, startFerretDbOnPostgres } from './postgres';
 import { freePort, waitForPort } from './ports';
 import { SupervisedProcess } from './supervisor';
 
@@ -32,8 +33,9 @@ export async function startStackNats(data: string): Promise<Infra & { handle?: N
 }
 
 /**
- * Mongo: `MONGO_URL` when set; else mongodb-memory-server with its data kept in `<data>/mongo`; else (no mongod
- * binary can be had, e.g. offline) FerretDB from the tools cache with its data in `<data>/ferretdb`.
+ * Mongo: `MONGO_URL` when set; else mongodb-memory-server (a real mongod) with its data in `<data>/mongo`; else
+ * (no mongod can be had, e.g. offline) FerretDB on a private PostgreSQL cluster in `<data>/postgres` when
+ * PostgreSQL's binaries are installed; else FerretDB on SQLite in `<data>/ferretdb`, the slow last resort.
  */
 export async function startStackMongo(data: string, log: PrefixedLog): Promise<Infra> {
   if (process.env.MONGO_URL) {
@@ -57,26 +59,37 @@ export async function startStackMongo(data: string, log: PrefixedLog): Promise<I
   } catch (error) {
     memoryServerError = error;
   }
+  const why = (memoryServerError as Error).message.split('\n')[0];
+  const port = Number(process.env.MONGO_PORT ?? 27017);
+  const postgresBin = await findPostgresBinDir();
+  if (postgresBin) {
+    log.line(`mongodb-memory-server unavailable (${why}); using FerretDB on PostgreSQL`);
+    return startFerretDbOnPostgres(postgresBin, {
+      dir: join(data, 'postgres'),
+      port,
+      log: { postgres: new PrefixedLog('postgres', log.out), ferretdb: log },
+    });
+  }
   const ferretdb = findTool('ferretdb');
   if (!ferretdb) {
     throw new Error(
-      `no Mongo: MONGO_URL is not set, mongodb-memory-server failed (${(memoryServerError as Error).message}) and no FerretDB binary was found (bash .ci/install-tools.sh builds one)`,
+      `no Mongo: MONGO_URL is not set, mongodb-memory-server failed (${why}), PostgreSQL is not installed and no FerretDB binary was found (bash .ci/install-tools.sh builds one)`,
     );
   }
   log.line(
-    `mongodb-memory-server unavailable (${(memoryServerError as Error).message.split('\n')[0]}); using FerretDB`,
+    `mongodb-memory-server unavailable (${why}) and PostgreSQL not installed; using FerretDB on SQLite, which is SLOW (apt-get install postgresql for FerretDB on PostgreSQL)`,
   );
   const dir = join(data, 'ferretdb');
   mkdirSync(join(dir, 'data'), { recursive: true });
   mkdirSync(join(dir, 'state'), { recursive: true });
-  const port = await freePort(Number(process.env.MONGO_PORT ?? 27017));
+  const listenPort = await freePort(port);
   const process_ = new SupervisedProcess({
     name: 'ferretdb',
     command: ferretdb,
     args: [
       '--handler=sqlite',
       `--sqlite-url=file:${join(dir, 'data')}/`,
-      `--listen-addr=127.0.0.1:${port}`,
+      `--listen-addr=127.0.0.1:${listenPort}`,
       `--state-dir=${join(dir, 'state')}`,
       '--debug-addr=-',
       '--telemetry=disable',
@@ -86,10 +99,10 @@ export async function startStackMongo(data: string, log: PrefixedLog): Promise<I
     log,
   });
   process_.start();
-  await waitForPort(port, 20_000);
+  await waitForPort(listenPort, 20_000);
   return {
-    url: `mongodb://127.0.0.1:${port}/`,
-    description: `embedded FerretDB (SQLite), data in ${dir}`,
+    url: `mongodb://127.0.0.1:${listenPort}/`,
+    description: `embedded FerretDB on SQLite (slow), data in ${dir}`,
     stop: () => process_.stop(),
   };
 }

@@ -22,7 +22,7 @@ export class PrefixedLog {
   constructor(
     name: string,
     /** Where lines go (default stdout; tests pass a file). */
-    private readonly out: Writable = process.stdout,
+    readonly out: Writable = process.stdout,
   ) {
     const color = COLORS[nextColor++ % COLORS.length];
     const label = name.padEnd(width);

@@ -14,6 +14,8 @@ export interface SupervisedProcessOptions {
   env: NodeJS.ProcessEnv;
   /** Working directory. */
   cwd?: string;
+  /** Run as this user id and group id (a root stack runs PostgreSQL as `postgres`: it refuses root). */
+  user?: { uid: number; gid: number };
   /** Where its output goes. */
   log: PrefixedLog;
   /** First restart delay after a crash, in ms (default 500); doubles up to `maxRestartDelayMs`. */
@@ -65,6 +67,8 @@ export class SupervisedProcess {
     const child = spawn(this.options.command, this.options.args, {
       env: this.options.env,
       cwd: this.options.cwd,
+      uid: this.options.user?.uid,
+      gid: this.options.user?.gid,
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
     });
