@@ -33,6 +33,7 @@ describe('parseConfig with serviceConfigSchema', () => {
       ...valid,
       PORT: 3000,
       NATS_STREAM_REPLICAS: 1,
+      REPLICA_WAIT_MS: 3000,
       API_VALIDATE_RESPONSES: false,
       COOKIE_SECURE: true,
       LOG_LEVEL: 'info',

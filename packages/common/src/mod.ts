@@ -23,37 +23,43 @@ export {
 export type { EventData, EventDefinition, StreamName, Subject } from './events/catalog';
 export { EventSchemaError, OutOfOrderError, PoisonMessageError } from './events/errors';
 export { parseEventData } from './events/validate';
-export { versionVerdict } from './events/versioning';
-export type { VersionVerdict } from './events/versioning';
 export { Bus, connectBus, serviceInboxPrefix } from './bus/bus';
 export type { BusOptions, PublishOptions } from './bus/bus';
 export { DeadLetterHeaders, EventHeaders } from './bus/headers';
-export { durableName, Listener } from './bus/listener';
-export type { EventMeta, ListenerOptions } from './bus/listener';
+export { aggregateIdOf, durableName, Listener, on } from './bus/listener';
+export type { EventHandler, EventMeta, ListenerOptions, Subscription } from './bus/listener';
 export { ensureStreams, streamConfig } from './bus/streams';
 export type { StreamOptions } from './bus/streams';
 export { newEvent } from './outbox/event';
 export type { NewEventOptions, OutboxEvent } from './outbox/event';
 export { OutboxRelay } from './outbox/relay';
-export type { EventPublisher, OutboxRelayOptions, RelayStore } from './outbox/relay';
-export { AGGREGATE_WRITE_EVENT, AggregateStore } from './store/aggregate-store';
+export type { EventPublisher, OutboxRelayOptions, OutboxSource } from './outbox/relay';
+
+// --- the store of versioned aggregates ---
+export { AggregateStore } from './store/aggregate-store';
 export type {
-  AggregateStoreOptions,
   ApplyOutcome,
   ChangeDocument,
+  Decided,
+  Decider,
+  Decision,
+  EventInput,
   Head,
-  PendingMarker,
+  StoreOptions,
+  StoreWiring,
 } from './store/aggregate-store';
-export { AggregateExistsError, VersionConflictError } from './store/errors';
+export { AggregateExistsError, ContentionError } from './store/errors';
+export { ChangeNotices } from './store/notices';
 
 // --- service life cycle ---
 export { runService, startService } from './service/run';
 export type {
-  OutboxSource,
+  AnySubscription,
   RunningService,
   ServiceContext,
   ServiceDefinition,
-  ServiceModels,
+  ServiceParts,
+  ServiceTuning,
   StartServiceOptions,
   Worker,
 } from './service/run';

@@ -7,7 +7,7 @@ import { createLogger } from '../logging';
 import { sleep, ticketCreated } from '../test-support/fixtures';
 import { type Bus, connectBus } from './bus';
 import { DeadLetterHeaders } from './headers';
-import { type EventMeta, Listener, type ListenerOptions } from './listener';
+import { type EventMeta, Listener, type ListenerOptions, on } from './listener';
 
 const logger = createLogger({ service: 'test' });
 let nats: NatsServerHandle;
@@ -20,19 +20,6 @@ type Handler<S extends 'ticket.created' | 'ticket.updated'> = (
   meta: EventMeta,
 ) => Promise<void>;
 
-class TestListener<S extends 'ticket.created' | 'ticket.updated'> extends Listener<S> {
-  constructor(
-    readonly subject: S,
-    private readonly handler: Handler<S>,
-    options: ListenerOptions,
-  ) {
-    super(bus, options);
-  }
-  onMessage(data: EventData<S>, meta: EventMeta): Promise<void> {
-    return this.handler(data, meta);
-  }
-}
-
 function options(service: string, overrides: Partial<ListenerOptions> = {}): ListenerOptions {
   return { service, logger, maxDeliver: 3, retryDelayMs: 50, maxRetryDelayMs: 200, ...overrides };
 }
@@ -41,9 +28,10 @@ async function startListener<S extends 'ticket.created' | 'ticket.updated'>(
   subject: S,
   handler: Handler<S>,
   service: string,
-  overrides: Partial<ListenerOptions> = {},
+  overrides: Partial<ListenerOptions> & { key?: (data: EventData<S>) => string } = {},
 ) {
-  const listener = new TestListener(subject, handler, options(service, overrides));
+  const { key, ...tuning } = overrides;
+  const listener = new Listener(on(subject, handler, { key }), bus, options(service, tuning));
   await listener.start();
   running.push(listener as never);
   return listener;
@@ -264,4 +252,38 @@ it('handles up to `concurrency` messages at once, never more, and a stop lets al
   // buffer and not handled (ack pending, redelivered after ack_wait). A handled but unacked one would count twice.
   expect(finished.length + info.num_pending + info.num_ack_pending).toBe(acks.length);
   expect(finished.length).toBeGreaterThanOrEqual(3);
+});
+
+it('handles messages of one key one after the other, in stream order, and other keys beside them', async () => {
+  const service = newService();
+  const events: string[] = [];
+  let active = 0;
+  let highest = 0;
+  const listener = await startListener(
+    'ticket.updated',
+    async (data) => {
+      active += 1;
+      highest = Math.max(highest, active);
+      events.push(`start ${data.title}`);
+      await sleep(60);
+      events.push(`end ${data.title}`);
+      active -= 1;
+    },
+    service,
+    { concurrency: 4, key: (data) => data.id },
+  );
+  const [a, b] = [ticketCreated(), ticketCreated()];
+  for (let version = 1; version <= 3; version++) {
+    await bus.publish('ticket.updated', { ...a, version, title: `a${version}` });
+    await bus.publish('ticket.updated', { ...b, version, title: `b${version}` });
+  }
+  await eventually(() => expect(events.filter((e) => e.startsWith('end'))).toHaveLength(6));
+  await listener.stop();
+  for (const key of ['a', 'b']) {
+    const mine = events.filter(
+      (e) => e.endsWith(`${key}1`) || e.endsWith(`${key}2`) || e.endsWith(`${key}3`),
+    );
+    expect(mine).toEqual([1, 2, 3].flatMap((v) => [`start ${key}${v}`, `end ${key}${v}`]));
+  }
+  expect(highest).toBe(2); // a and b at once, never two of one key
 });

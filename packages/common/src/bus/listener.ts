@@ -33,6 +33,41 @@ export interface EventMeta {
   streamSequence: number;
 }
 
+/**
+ * Handles one valid payload of its subject. It must be idempotent (the same event may come again) and may meet
+ * events in any order; what it throws steers the listener:
+ * - {@link OutOfOrderError}: not yet — an earlier event must be applied first; redelivered after a delay;
+ * - {@link PoisonMessageError}: never — dead-lettered at once;
+ * - anything else: a failure — redelivered with growing delays, dead-lettered after `maxDeliver` deliveries.
+ */
+export type EventHandler<S extends Subject> = (data: EventData<S>, meta: EventMeta) => Promise<void> | void;
+
+/** One entry of a service's subscription table: a subject and its handler. */
+export interface Subscription<S extends Subject = Subject> {
+  readonly subject: S;
+  readonly handle: EventHandler<S>;
+  /**
+   * Messages with the same key are handled one after the other, others at once (default: the id of the
+   * aggregate the event is about, see {@link aggregateIdOf}).
+   */
+  readonly key?: (data: EventData<S>) => string;
+}
+
+/** A subscription table entry: `on('payment.created', completeOrder)`. */
+export function on<S extends Subject>(
+  subject: S,
+  handle: EventHandler<S>,
+  options: { key?: (data: EventData<S>) => string } = {},
+): Subscription<S> {
+  return { subject, handle, key: options.key };
+}
+
+/** The aggregate an event is about: its `id`, or the `orderId` of events that name an order only. */
+export function aggregateIdOf(data: unknown): string {
+  const { id, orderId } = data as { id?: unknown; orderId?: unknown };
+  return String(id ?? orderId ?? '');
+}
+
 /** Options shared by every listener of a service. */
 export interface ListenerOptions {
   /** Service name: part of the durable consumer name and of dead-letter subjects. */
@@ -48,15 +83,11 @@ export interface ListenerOptions {
   /** How long the server waits for an ack before redelivering, in ms (default 30000). */
   ackWaitMs?: number;
   /**
-   * Messages buffered per pull (default 16). Those still in the buffer at a stop are redelivered after
-   * `ackWaitMs`, so a small buffer keeps a rolling restart from delaying many.
+   * Messages buffered per pull (default 32). Those still in the buffer at a stop are handed back at once, so a
+   * rolling restart delays few.
    */
   batchSize?: number;
-  /**
-   * Messages handled at once by this instance (default 1). Handlers already meet events in any order (replicas
-   * share the durable, and an early version is held back), so more is safe; it pays on MongoDB, while FerretDB
-   * serializes a database's writes and gains nothing (measured with `npm run bench`).
-   */
+  /** Messages handled at once by this instance, never two with the same key (default 8). */
   concurrency?: number;
   /** Registry for handled/retried/dead-lettered counters and the handling-time histogram. */
   metrics?: Registry;
@@ -98,39 +129,41 @@ function oneLine(text: string): string {
   return text.replace(/[\r\n]+/g, ' ').slice(0, 1000);
 }
 
+/** A message read off the consumer: its payload parsed and validated, or why it cannot be. */
+type Taken<S extends Subject> = { msg: JsMsg; data: EventData<S> } | { msg: JsMsg; poison: string };
+
 /**
- * A durable, shared pull consumer of one subject. Subclasses name the subject and handle typed payloads;
- * the base class owns the loop: explicit ack on success, redelivery with back-off on a thrown error,
- * a delayed nak for an {@link OutOfOrderError}, and the dead-letter stream for bad JSON, schema failures,
- * {@link PoisonMessageError} and exhausted deliveries. No message can stop the loop.
+ * Runs one subscription: a durable pull consumer of its subject, shared by every replica of the service. It
+ * acks after the handler succeeded, redelivers with back-off on a failure, holds back an early version, and
+ * sends bad JSON, schema failures, poison and exhausted messages to the dead-letter stream. No message stops it.
  */
-export abstract class Listener<S extends Subject> {
-  /** The subject this listener consumes. */
-  abstract readonly subject: S;
-
-  /** Handles one valid payload. Must be idempotent: the same event may arrive again. */
-  abstract onMessage(data: EventData<S>, meta: EventMeta): Promise<void>;
-
+export class Listener<S extends Subject = Subject> {
   private messages: ConsumerMessages | undefined;
   private loop: Promise<void> | undefined;
   private stopping = false;
-  protected readonly logger: Logger;
+  private readonly logger: Logger;
   private readonly maxDeliver: number;
   private readonly retryDelayMs: number;
   private readonly maxRetryDelayMs: number;
   private readonly ackWaitMs: number;
+  private readonly keyOf: (data: EventData<S>) => string;
 
   constructor(
-    /** The connected bus. */
-    protected readonly bus: Bus,
-    /** Service-wide listener options. */
-    protected readonly options: ListenerOptions,
+    private readonly subscription: Subscription<S>,
+    private readonly bus: Bus,
+    private readonly options: ListenerOptions,
   ) {
     this.logger = options.logger;
     this.maxDeliver = options.maxDeliver ?? 20;
     this.retryDelayMs = options.retryDelayMs ?? 250;
     this.maxRetryDelayMs = options.maxRetryDelayMs ?? 30_000;
     this.ackWaitMs = options.ackWaitMs ?? 30_000;
+    this.keyOf = subscription.key ?? aggregateIdOf;
+  }
+
+  /** The subject consumed. */
+  get subject(): S {
+    return this.subscription.subject;
   }
 
   /** The durable consumer name, shared by every replica of the service. */
@@ -148,30 +181,14 @@ export abstract class Listener<S extends Subject> {
     await this.ensureConsumer();
     const consumer = await this.bus.js.consumers.get(this.stream, this.durable);
     this.stopping = false;
-    this.messages = await consumer.consume({ max_messages: this.options.batchSize ?? 16 });
-    const messages = this.messages;
-    const concurrency = Math.max(1, this.options.concurrency ?? 1);
-    this.loop = (async () => {
-      const inFlight = new Set<Promise<void>>();
-      for await (const msg of messages) {
-        if (this.stopping) {
-          // Pulled before the stop: hand it straight back so another replica takes it now.
-          msg.nak();
-          continue;
-        }
-        const task: Promise<void> = this.take(msg).finally(() => inFlight.delete(task));
-        inFlight.add(task);
-        if (inFlight.size >= concurrency) await Promise.race(inFlight);
-      }
-      // Stopping: the messages in hand finish and are acked before the connection drains.
-      await Promise.all(inFlight);
-    })().catch((error: unknown) => {
+    this.messages = await consumer.consume({ max_messages: this.options.batchSize ?? 32 });
+    this.loop = this.run(this.messages).catch((error: unknown) => {
       this.logger.error({ err: error, durable: this.durable }, 'listener loop ended unexpectedly');
     });
     this.logger.info({ durable: this.durable, stream: this.stream }, 'listener started');
   }
 
-  /** Stops pulling, lets the message in hand finish and be acked, hands back what was buffered. */
+  /** Stops pulling, lets the messages in hand finish and be acked, hands back what was buffered. */
   async stop(): Promise<void> {
     if (!this.messages) return;
     this.stopping = true;
@@ -180,6 +197,43 @@ export abstract class Listener<S extends Subject> {
     await done;
     this.messages = undefined;
     this.logger.info({ durable: this.durable }, 'listener stopped');
+  }
+
+  /** Handles messages at once up to `concurrency`, one key at a time: a key's messages wait for each other. */
+  private async run(messages: ConsumerMessages): Promise<void> {
+    const concurrency = Math.max(1, this.options.concurrency ?? 8);
+    const lanes = new Map<string, Promise<void>>();
+    const inFlight = new Set<Promise<void>>();
+    for await (const msg of messages) {
+      if (this.stopping) {
+        // Pulled before the stop: hand it straight back so another replica takes it now.
+        msg.nak();
+        continue;
+      }
+      const taken = this.read(msg);
+      const key = 'data' in taken ? this.keyOf(taken.data) : '';
+      const previous = lanes.get(key);
+      const task: Promise<void> = (previous ?? Promise.resolve()).then(() => this.take(taken));
+      lanes.set(key, task);
+      inFlight.add(task);
+      void task.finally(() => {
+        inFlight.delete(task);
+        if (lanes.get(key) === task) lanes.delete(key);
+      });
+      if (inFlight.size >= concurrency) await Promise.race(inFlight);
+    }
+    // Stopping: the messages in hand finish and are acked before the connection drains.
+    await Promise.all(inFlight);
+  }
+
+  private read(msg: JsMsg): Taken<S> {
+    try {
+      return { msg, data: parseEventData(this.subject, JSON.parse(msg.string())) };
+    } catch (error) {
+      const reason =
+        error instanceof EventSchemaError ? error.message : `malformed JSON: ${(error as Error).message}`;
+      return { msg, poison: reason };
+    }
   }
 
   private consumerConfig(): Partial<ConsumerConfig> {
@@ -219,38 +273,36 @@ export abstract class Listener<S extends Subject> {
   }
 
   /** Handles one message and settles it; never throws. */
-  private async take(msg: JsMsg): Promise<void> {
+  private async take(taken: Taken<S>): Promise<void> {
     const metrics = this.options.metrics ? listenerMetrics(this.options.metrics) : undefined;
     const stopTimer = metrics?.duration.startTimer({ subject: this.subject });
     let outcome: Outcome;
     try {
-      outcome = await this.settle(msg);
+      outcome = await this.settle(taken);
     } catch (error) {
       // Settling itself failed (connection lost mid-ack): the server redelivers after ack_wait.
-      this.logger.error({ err: error, seq: msg.seq }, 'could not settle message; it will be redelivered');
+      this.logger.error(
+        { err: error, seq: taken.msg.seq },
+        'could not settle message; it will be redelivered',
+      );
       outcome = 'returned';
     }
     stopTimer?.();
     metrics?.outcomes.inc({ subject: this.subject, outcome });
   }
 
-  private async settle(msg: JsMsg): Promise<Outcome> {
-    const deliveryCount = msg.info.deliveryCount;
-    if (deliveryCount > this.maxDeliver) {
+  private async settle(taken: Taken<S>): Promise<Outcome> {
+    const { msg } = taken;
+    if (msg.info.deliveryCount > this.maxDeliver) {
       return this.deadLetter(msg, `max deliveries (${this.maxDeliver}) reached`);
     }
-    let data: EventData<S>;
-    try {
-      data = parseEventData(this.subject, JSON.parse(msg.string()));
-    } catch (error) {
-      const reason =
-        error instanceof EventSchemaError ? error.message : `malformed JSON: ${(error as Error).message}`;
-      return this.deadLetter(msg, reason);
-    }
+    if ('poison' in taken) return this.deadLetter(msg, taken.poison);
     const meta = this.metaOf(msg);
     const heartbeat = setInterval(() => msg.working(), Math.max(1000, this.ackWaitMs / 2));
     try {
-      await runWithContext({ correlationId: meta.correlationId }, () => this.onMessage(data, meta));
+      await runWithContext({ correlationId: meta.correlationId }, () =>
+        this.subscription.handle(taken.data, meta),
+      );
     } catch (error) {
       return this.handleFailure(msg, error);
     } finally {

@@ -1,6 +1,7 @@
 import { STATUS_CODES } from 'node:http';
 import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
 import type { Logger } from '../logging';
+import { ContentionError } from '../store/errors';
 import { type ErrorEntry, HttpError, NotFoundError, TooManyRequestsError } from './errors';
 
 interface Mapped {
@@ -48,6 +49,9 @@ function send(res: Response, mapped: Mapped): void {
 function mapError(err: unknown): Mapped | undefined {
   if (err instanceof HttpError) {
     return { status: err.status, errors: err.serialize() };
+  }
+  if (err instanceof ContentionError) {
+    return { status: 409, errors: [{ message: 'It was changed by others meanwhile; try again' }] };
   }
   if (typeof err !== 'object' || err === null) {
     return undefined;

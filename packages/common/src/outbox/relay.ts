@@ -1,14 +1,8 @@
-import type { EventEmitter } from 'node:events';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { isSubject } from '../events/catalog';
 import { EventSchemaError } from '../events/errors';
 import type { Logger } from '../logging';
-import {
-  AGGREGATE_WRITE_EVENT,
-  type AggregateStore,
-  type ChangeDocument,
-  type PendingMarker,
-} from '../store/aggregate-store';
+import type { AggregateStore, ChangeDocument } from '../store/aggregate-store';
 import type { OutboxEvent } from './event';
 
 /** Anything that publishes an outbox event and resolves once JetStream acknowledged it (the {@link Bus}). */
@@ -18,69 +12,68 @@ export interface EventPublisher {
 }
 
 /** The part of an {@link AggregateStore} the relay uses. */
-export type RelayStore = Pick<AggregateStore<object>, 'changes' | 'pending' | 'catchUp'>;
+export type OutboxSource = Pick<AggregateStore<object>, 'name' | 'changes' | 'rollForward'>;
 
 /** Options of {@link OutboxRelay}. */
 export interface OutboxRelayOptions {
   /** Where to publish. */
   publisher: EventPublisher;
-  /** The stores whose changes carry events. */
-  stores: RelayStore[];
   /** Logger for failures and back-off. */
   logger: Logger;
-  /** Pass interval when nothing kicks the relay, in ms (default 1000): catches writes of crashed peers. */
+  /** How often unpublished changes are looked for in the database, in ms (default 1000). */
   intervalMs?: number;
-  /** Pending markers read per query (default 500). */
-  batchSize?: number;
-  /** Age after which a marker whose change does not exist is removed (its writer lost the claim or died), in ms. */
-  orphanAfterMs?: number;
-  /** Aggregates published in parallel; changes of one aggregate are always sequential (default 8). */
-  concurrency?: number;
-  /** First back-off after a failed publish, in ms (default 200); doubles up to `maxBackoffMs`. */
+  /**
+   * How old an unpublished change must be before a recovery pass takes it, in ms (default 2000): younger ones
+   * belong to a live writer, whose own relay publishes them within milliseconds.
+   */
+  graceMs?: number;
+  /** First back-off after a failed recovery pass, in ms (default 200); doubles up to `maxBackoffMs`. */
   initialBackoffMs?: number;
   /** Longest back-off, in ms (default 10000). */
   maxBackoffMs?: number;
-  /** Registry for the pending-count, oldest-age and published metrics. */
+  /** Registry for the published, failures, pending-count and oldest-age metrics. */
   metrics?: Registry;
-  /** The connection whose stores emit {@link AGGREGATE_WRITE_EVENT} after each change: each one kicks the relay. */
-  writes?: Pick<EventEmitter, 'on' | 'off'>;
 }
 
-/** A pending change with the markers that stand for it. */
-interface PendingChange {
-  change: ChangeDocument;
-  markers: string[];
-}
+type Source = OutboxSource;
 
 /**
- * Publishes the events of committed changes: in version order per aggregate, marking a change published only
- * after JetStream acknowledged all its events (and its head caught up). Runs after each write (`kick`) and on
- * a timer, and backs off while NATS is unreachable. Several relays may run at once: the event id is the
- * `Nats-Msg-Id`, so the stream stores each event once.
+ * Publishes the events of committed changes, in version order per aggregate, and marks a change published once
+ * JetStream acknowledged all its events.
+ *
+ * The store hands every change with events to {@link publish} right after writing it, so the events leave
+ * within a millisecond or so and nothing is read back for them; the `published` flags of a burst are written in
+ * one request. What this process could not publish (NATS down, a crash between the write and the publish, a
+ * writer in another process that died) is still `published: false` in the database: a recovery pass on a timer
+ * finds those, writes their heads if they are behind, and publishes them in version order. Several relays may
+ * run at once: the event id is the `Nats-Msg-Id`, so the stream stores each event once.
  */
 export class OutboxRelay {
+  private readonly sources = new Map<string, Source>();
+  /** The tail of each aggregate's chain of live publishes: its changes go out one after the other. */
+  private readonly chains = new Map<string, Promise<void>>();
+  /** Changes handed over and not yet settled, by change id. */
+  private readonly inFlight = new Map<string, ChangeDocument>();
+  /** Aggregates whose live chain failed: the recovery pass publishes their changes, in order, until it succeeds. */
+  private readonly broken = new Set<string>();
+  private readonly toFlag = new Map<Source, string[]>();
+  private flushing: Promise<void> | undefined;
+  private recovering: Promise<void> | undefined;
   private readonly intervalMs: number;
-  private readonly batchSize: number;
-  private readonly orphanAfterMs: number;
-  private readonly concurrency: number;
+  private readonly graceMs: number;
   private readonly initialBackoffMs: number;
   private readonly maxBackoffMs: number;
   private timer: NodeJS.Timeout | undefined;
-  private retryTimer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
-  private rerun = false;
-  private failures = 0;
   private started = false;
+  private failures = 0;
+  private notBefore = 0;
+  private recoveredPending: ChangeDocument[] = [];
   private readonly publishedTotal: Counter | undefined;
   private readonly failuresTotal: Counter | undefined;
-  private readonly onWrite = () => this.kick();
-  private statsReading: Promise<{ count: number; oldestAgeSeconds: number }> | undefined;
 
   constructor(private readonly options: OutboxRelayOptions) {
     this.intervalMs = options.intervalMs ?? 1000;
-    this.batchSize = options.batchSize ?? 500;
-    this.orphanAfterMs = options.orphanAfterMs ?? 60_000;
-    this.concurrency = options.concurrency ?? 8;
+    this.graceMs = options.graceMs ?? 2000;
     this.initialBackoffMs = options.initialBackoffMs ?? 200;
     this.maxBackoffMs = options.maxBackoffMs ?? 10_000;
     if (options.metrics) {
@@ -92,7 +85,7 @@ export class OutboxRelay {
       });
       this.failuresTotal = new Counter({
         name: 'outbox_publish_failures_total',
-        help: 'Relay passes that stopped on a failed publish',
+        help: 'Failed publishes of outbox events (the change stays pending and is retried)',
         registers,
       });
       const relay = this;
@@ -100,170 +93,143 @@ export class OutboxRelay {
         name: 'outbox_pending_events',
         help: 'Events of committed changes not yet acknowledged by JetStream',
         registers,
-        async collect() {
-          this.set((await relay.pendingStats()).count);
+        collect() {
+          this.set(relay.pending().reduce((sum, change) => sum + change.events.length, 0));
         },
       });
       new Gauge({
         name: 'outbox_oldest_pending_age_seconds',
         help: 'Age of the oldest unpublished change (0 when none)',
         registers,
-        async collect() {
-          this.set((await relay.pendingStats()).oldestAgeSeconds);
+        collect() {
+          const oldest = Math.min(...relay.pending().map((change) => new Date(change.at).getTime()));
+          this.set(Number.isFinite(oldest) ? Math.max(0, (Date.now() - oldest) / 1000) : 0);
         },
       });
     }
   }
 
-  /** Starts the timer and a first pass. */
+  /** Adds a store whose unpublished changes the recovery passes look for (every store of the service). */
+  register(source: Source): void {
+    this.sources.set(source.name, source);
+  }
+
+  /** Starts the recovery timer and a first pass (changes a previous run left unpublished go out now). */
   start(): void {
     if (this.started) return;
     this.started = true;
-    this.timer = setInterval(() => this.kick(), this.intervalMs);
+    this.timer = setInterval(() => void this.recover(), this.intervalMs);
     this.timer.unref();
-    this.options.writes?.on(AGGREGATE_WRITE_EVENT, this.onWrite);
-    this.kick();
+    void this.recover();
   }
 
-  /** Asks for a pass soon: cheap and coalescing. Stores kick it after every write through `writes`. */
-  kick(): void {
-    if (!this.started) return;
-    if (this.running) {
-      this.rerun = true;
-      return;
-    }
-    if (this.retryTimer) return; // backing off: the retry timer will run the pass
-    this.running = this.loop().finally(() => {
-      this.running = undefined;
-    });
-  }
-
-  /** Stops the timer and waits for the pass in progress; pending events stay for the next relay. */
+  /** Stops the timer and waits for the publishes in progress; what is left stays pending for the next relay. */
   async stop(): Promise<void> {
     this.started = false;
-    this.options.writes?.off(AGGREGATE_WRITE_EVENT, this.onWrite);
     clearInterval(this.timer);
-    clearTimeout(this.retryTimer);
-    this.retryTimer = undefined;
-    await this.running;
+    await this.recovering;
+    await this.drained();
   }
 
-  /**
-   * Pending events and the age of the oldest unpublished change, read from the stores' markers (read only).
-   * Both gauges of one scrape share one reading.
-   */
-  pendingStats(): Promise<{ count: number; oldestAgeSeconds: number }> {
-    this.statsReading ??= this.readPendingStats().finally(() => {
-      this.statsReading = undefined;
+  /** Resolves once every change handed over so far is published and flagged (or left to recovery). */
+  async drained(): Promise<void> {
+    while (this.chains.size > 0 || this.flushing) {
+      await Promise.all([...this.chains.values()]);
+      await this.flushing;
+    }
+  }
+
+  /** Takes a change just written by `source` and publishes its events now (after its predecessors). */
+  publish(source: Source, change: ChangeDocument): void {
+    if (!this.started) return; // stopping: the next relay's recovery publishes it
+    const key = `${source.name}/${change.aggregateId}`;
+    if (this.broken.has(key)) return; // an earlier change failed: recovery keeps the order
+    this.inFlight.set(change._id, change);
+    const previous = this.chains.get(key) ?? Promise.resolve();
+    const next = previous.then(() => this.publishLive(source, key, change));
+    this.chains.set(key, next);
+    void next.finally(() => {
+      if (this.chains.get(key) === next) this.chains.delete(key);
     });
-    return this.statsReading;
-  }
-
-  private async readPendingStats(): Promise<{ count: number; oldestAgeSeconds: number }> {
-    let count = 0;
-    let oldest = Number.POSITIVE_INFINITY;
-    for (const store of this.options.stores) {
-      for (const { change } of await this.pendingChanges(store, Number.MAX_SAFE_INTEGER, false)) {
-        count += change.events.length;
-        oldest = Math.min(oldest, new Date(change.at).getTime());
-      }
-    }
-    return {
-      count,
-      oldestAgeSeconds: oldest === Number.POSITIVE_INFINITY ? 0 : Math.max(0, (Date.now() - oldest) / 1000),
-    };
   }
 
   /**
-   * The unpublished changes the markers point at, each read by `_id`. With `clean` (the relay's passes), markers
-   * of published changes are removed, and markers without a change (a lost claim, or a writer that died before
-   * claiming) once they are old enough.
+   * One recovery pass: publishes, in version order per aggregate, every unpublished change older than the grace
+   * period (or of an aggregate whose live publish failed), after writing its head if it is behind.
    */
-  private async pendingChanges(store: RelayStore, limit: number, clean: boolean): Promise<PendingChange[]> {
-    const markers = (await store.pending.find({}).limit(limit).toArray()) as PendingMarker[];
-    const byChange = new Map<string, PendingMarker[]>();
-    for (const marker of markers)
-      byChange.set(marker.changeId, [...(byChange.get(marker.changeId) ?? []), marker]);
-    const pending: PendingChange[] = [];
-    for (const [changeId, its] of byChange) {
-      const change = await store.changes.findOne({ _id: changeId });
-      const done = change?.published === true;
-      const orphaned =
-        !change && its.every((m) => Date.now() - new Date(m.at).getTime() > this.orphanAfterMs);
-      if (done || orphaned) {
-        if (clean) await store.pending.deleteMany({ _id: { $in: its.map((m) => m._id) } });
-      } else if (change) {
-        pending.push({ change, markers: its.map((m) => m._id) });
-      }
-    }
-    return pending;
+  recover(): Promise<void> {
+    if (this.recovering || Date.now() < this.notBefore) return this.recovering ?? Promise.resolve();
+    this.recovering = this.recoverPass().finally(() => {
+      this.recovering = undefined;
+    });
+    return this.recovering;
   }
 
-  /**
-   * One pass over every store: publishes the events of all pending changes found. Resolves with how many
-   * changes this relay completed; rejects on the first failed publish (the rest stay pending, in order).
-   */
-  async runOnce(): Promise<number> {
-    let completed = 0;
-    for (const store of this.options.stores) {
-      let more = true;
-      while (more) {
-        const pending = await this.pendingChanges(store, this.batchSize, true);
-        const done = await this.publishBatch(store, pending);
-        completed += done;
-        // A full batch may hide more; stop when nothing moved (only unpublishable ones left).
-        more = pending.length >= this.batchSize && done > 0;
+  private async recoverPass(): Promise<void> {
+    const found: ChangeDocument[] = [];
+    try {
+      for (const source of this.sources.values()) {
+        const pending = await source.changes.find({ published: false }).toArray();
+        found.push(...pending);
+        const due = pending.filter(
+          (change) =>
+            !this.inFlight.has(change._id) &&
+            (this.broken.has(`${source.name}/${change.aggregateId}`) ||
+              Date.now() - new Date(change.at).getTime() >= this.graceMs),
+        );
+        await this.publishInOrder(source, due);
       }
+      while (this.flushing) await this.flushing;
+      this.failures = 0;
+      this.notBefore = 0;
+    } catch (error) {
+      this.failures++;
+      const delay = Math.min(this.initialBackoffMs * 2 ** (this.failures - 1), this.maxBackoffMs);
+      this.notBefore = Date.now() + delay;
+      this.options.logger.warn(
+        { err: error, retryInMs: delay, failures: this.failures },
+        'outbox relay: publish failed, backing off',
+      );
+    } finally {
+      this.recoveredPending = found;
     }
-    return completed;
   }
 
-  private async publishBatch(store: RelayStore, pending: PendingChange[]): Promise<number> {
-    const byAggregate = new Map<string, PendingChange[]>();
-    for (const item of pending) {
-      const id = item.change.aggregateId;
-      byAggregate.set(id, [...(byAggregate.get(id) ?? []), item]);
+  private async publishInOrder(source: Source, changes: ChangeDocument[]): Promise<void> {
+    const byAggregate = new Map<string, ChangeDocument[]>();
+    for (const change of changes) {
+      byAggregate.set(change.aggregateId, [...(byAggregate.get(change.aggregateId) ?? []), change]);
     }
-    // A change's predecessors were claimed before it (its writer read their head), so their markers are in this
-    // read too: publishing each aggregate's pending changes in version order keeps the stream in version order.
-    const groups = [...byAggregate.values()].map((items) =>
-      items.sort((a, b) => a.change.version - b.change.version),
-    );
-    let completed = 0;
-    let firstError: unknown;
-    let next = 0;
-    const worker = async () => {
-      while (next < groups.length && firstError === undefined) {
-        const group = groups[next++]!;
-        try {
-          const done = await this.publishAggregate(store, group);
-          completed += done;
-        } catch (error) {
-          firstError ??= error;
+    const results = await Promise.allSettled(
+      [...byAggregate].map(async ([aggregateId, its]) => {
+        for (const change of its.sort((a, b) => a.version - b.version)) {
+          // Head first: whoever reads an event finds the owner's head at (or past) its version.
+          await source.rollForward(change);
+          if (!(await this.send(change))) return; // cannot ever be published: later versions wait behind it
+          this.flag(source, change._id);
         }
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(this.concurrency, groups.length) }, worker));
-    if (firstError !== undefined) throw firstError;
-    return completed;
+        this.broken.delete(`${source.name}/${aggregateId}`);
+      }),
+    );
+    const failed = results.find((result) => result.status === 'rejected');
+    if (failed) throw (failed as PromiseRejectedResult).reason;
   }
 
-  /** Publishes one aggregate's pending changes in version order; resolves with how many it completed. */
-  private async publishAggregate(store: RelayStore, items: PendingChange[]): Promise<number> {
-    let completed = 0;
-    for (const { change, markers } of items) {
-      if (!(await this.publishChange(change))) return completed;
-      // A head still being written by its (live) writer: come back next pass rather than overtake it.
-      if (!(await store.catchUp(change))) return completed;
-      await store.changes.updateOne({ _id: change._id }, { $set: { published: true } });
-      await store.pending.deleteMany({ _id: { $in: markers } });
-      completed++;
+  private async publishLive(source: Source, key: string, change: ChangeDocument): Promise<void> {
+    try {
+      if (this.broken.has(key)) return;
+      if (await this.send(change)) this.flag(source, change._id);
+      else this.broken.add(key);
+    } catch (error) {
+      this.broken.add(key);
+      this.options.logger.warn({ err: error, change: change._id }, 'outbox relay: publish failed; retried');
+    } finally {
+      this.inFlight.delete(change._id);
     }
-    return completed;
   }
 
-  /** Publishes a change's events; false when one can never be published (logged, left pending). */
-  private async publishChange(change: ChangeDocument): Promise<boolean> {
+  /** Publishes a change's events; false when one can never be published (logged, left pending in order). */
+  private async send(change: ChangeDocument): Promise<boolean> {
     for (const stored of change.events) {
       if (!isSubject(stored.subject)) {
         this.options.logger.error(
@@ -276,13 +242,13 @@ export class OutboxRelay {
         await this.options.publisher.publishEvent({ ...stored, occurredAt: new Date(stored.occurredAt) });
       } catch (error) {
         if (error instanceof EventSchemaError) {
-          // Retrying cannot help, and later changes of this aggregate must not overtake it: leave it visible.
           this.options.logger.error(
             { err: error, eventId: stored.id },
             'outbox event fails its schema; left pending',
           );
           return false;
         }
+        this.failuresTotal?.inc();
         throw error;
       }
       this.publishedTotal?.inc();
@@ -290,29 +256,51 @@ export class OutboxRelay {
     return true;
   }
 
-  private async loop(): Promise<void> {
-    do {
-      this.rerun = false;
-      try {
-        await this.runOnce();
-        this.failures = 0;
-      } catch (error) {
-        this.failures++;
-        this.failuresTotal?.inc();
-        const delay = Math.min(this.initialBackoffMs * 2 ** (this.failures - 1), this.maxBackoffMs);
-        this.options.logger.warn(
-          { err: error, retryInMs: delay, failures: this.failures },
-          'outbox relay: publish failed, backing off',
-        );
-        if (this.started) {
-          this.retryTimer = setTimeout(() => {
-            this.retryTimer = undefined;
-            this.kick();
-          }, delay);
-          this.retryTimer.unref();
+  /** Marks `id` published with the next flush: one bulk write for everything acknowledged meanwhile. */
+  private flag(source: Source, id: string): void {
+    const ids = this.toFlag.get(source) ?? [];
+    ids.push(id);
+    this.toFlag.set(source, ids);
+    this.flushSoon();
+  }
+
+  private flushSoon(): void {
+    if (this.flushing) return;
+    this.flushing = this.flush().finally(() => {
+      this.flushing = undefined;
+      if (this.unflagged()) this.flushSoon();
+    });
+  }
+
+  private async flush(): Promise<void> {
+    while (this.unflagged()) {
+      for (const [source, ids] of this.toFlag) {
+        if (ids.length === 0) continue;
+        const batch = ids.splice(0, ids.length);
+        try {
+          await source.changes.bulkWrite(
+            batch.map((_id) => ({ updateOne: { filter: { _id }, update: { $set: { published: true } } } })),
+            { ordered: false },
+          );
+        } catch (error) {
+          // Left `published: false`, they are published again by a recovery pass: the stream keeps one copy.
+          this.options.logger.warn(
+            { err: error, changes: batch.length },
+            'outbox relay: could not flag changes',
+          );
         }
-        return;
       }
-    } while (this.rerun && this.started);
+    }
+  }
+
+  private unflagged(): boolean {
+    for (const ids of this.toFlag.values()) if (ids.length > 0) return true;
+    return false;
+  }
+
+  private pending(): ChangeDocument[] {
+    const seen = new Map(this.recoveredPending.map((change) => [change._id, change]));
+    for (const [id, change] of this.inFlight) seen.set(id, change);
+    return [...seen.values()];
   }
 }

@@ -9,24 +9,14 @@ import {
   startMongo,
   startNats,
 } from '@ticketing/testing';
-import type { Express } from 'express';
-import { type Connection, type Model, Schema } from 'mongoose';
 import request from 'supertest';
 import { z } from 'zod';
 import { serviceInboxPrefix } from '../bus/bus';
-import { Listener } from '../bus/listener';
+import { on } from '../bus/listener';
 import { ConfigError, serviceConfigSchema } from '../config';
 import type { EventData } from '../events/catalog';
-import { requireAuth } from '../http/auth';
-import { newEvent } from '../outbox/event';
-import { AggregateStore } from '../store/aggregate-store';
 import { sleep, ticketCreated } from '../test-support/fixtures';
-import { type RunningService, type ServiceContext, type ServiceDefinition, startService } from './run';
-
-interface Note {
-  title: string;
-  version: number;
-}
+import { type RunningService, type ServiceDefinition, startService } from './run';
 
 const configSchema = serviceConfigSchema.extend({ GREETING: z.string().default('hello') });
 type Config = z.output<typeof configSchema>;
@@ -38,37 +28,41 @@ const slowHandlerReleased = new Promise<void>((resolve) => {
   releaseSlowHandler = resolve;
 });
 
-class SlowTicketCreatedListener extends Listener<'ticket.created'> {
-  readonly subject = 'ticket.created' as const;
-  async onMessage(data: EventData<'ticket.created'>): Promise<void> {
-    if (data.title === 'slow') {
-      await slowHandlerReleased;
-      slowHandlerFinished = true;
-    }
-    seen.push(data.id);
+async function remember(data: EventData<'ticket.created'>): Promise<void> {
+  if (data.title === 'slow') {
+    await slowHandlerReleased;
+    slowHandlerFinished = true;
   }
+  seen.push(data.id);
 }
 
-function models(connection: Connection) {
-  const Notes = connection.model<Note>('Note', new Schema<Note>({ title: String, version: Number }));
-  const notes = new AggregateStore<{ title: string }>(Notes as Model<Note>);
-  return { notes, outbox: [notes] };
-}
-type Models = ReturnType<typeof models>;
-
-const definition: ServiceDefinition<Config, Models> = {
+/** A service in the shape every service has: a store, a route, a subscription table. */
+const definition: ServiceDefinition<Config> = {
   name: 'notes',
   configSchema,
-  models,
-  listeners: (context) => [new SlowTicketCreatedListener(context.bus, context.listenerOptions)],
-  routes(app: Express, context: ServiceContext<Config, Models>) {
-    app.post('/api/notes', requireAuth, async (req, res) => {
-      const id = objectId();
-      await context.models.notes.create(id, { title: 'n' }, [
-        newEvent('ticket.created', ticketCreated({ id, userId: req.currentUser!.id })),
-      ]);
-      res.status(201).send({ id, greeting: context.config.GREETING });
-    });
+  build(context) {
+    const notes = context.store<{ title: string }>('notes');
+    return {
+      routes(api) {
+        api.route({
+          method: 'post',
+          path: '/api/notes',
+          operationId: 'createNote',
+          summary: 'A note whose creation announces a ticket',
+          auth: 'required',
+          responses: { 201: { description: 'Created' } },
+          async handler(req, res) {
+            const id = objectId();
+            const ticket = ticketCreated({ id, userId: req.currentUser!.id });
+            const { version: _, ...data } = ticket;
+            await notes.create(id, { title: 'n' }, [{ subject: 'ticket.created', data }]);
+            res.status(201).send({ id, greeting: context.config.GREETING });
+          },
+        });
+      },
+      listeners: [on('ticket.created', remember)],
+      stores: { notes },
+    };
   },
 };
 
@@ -109,7 +103,7 @@ it('refuses to start on a bad config, naming each variable', async () => {
 });
 
 describe('a started service', () => {
-  let running: RunningService<Config, Models>;
+  let running: RunningService<Config>;
 
   beforeAll(async () => {
     running = await startService(definition, { env: env({ GREETING: 'hi' }) });

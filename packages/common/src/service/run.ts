@@ -1,53 +1,21 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Express } from 'express';
-import mongoose, { type Connection } from 'mongoose';
-import type { Registry } from 'prom-client';
+import mongoose, { type Connection, type Model, type Schema } from 'mongoose';
+import { Counter, type Registry } from 'prom-client';
 import type { z } from 'zod';
 import { type Bus, connectBus, serviceInboxPrefix } from '../bus/bus';
-import type { Listener, ListenerOptions } from '../bus/listener';
+import { Listener, type ListenerOptions, type Subscription } from '../bus/listener';
 import { type Env, loadConfig, parseConfig, type ServiceConfig } from '../config';
 import type { Subject } from '../events/catalog';
+import { ApiRouter } from '../http/api';
 import { createHttpApp } from '../http/app';
 import { mongoReadiness, natsReadiness } from '../http/readiness';
 import { createLogger, type Logger } from '../logging';
 import { createMetricsRegistry } from '../metrics';
-import { OutboxRelay, type RelayStore } from '../outbox/relay';
-
-/** A store whose changes the relay publishes (an {@link AggregateStore}). */
-export type OutboxSource = RelayStore & {
-  /** Creates its indexes. */
-  init(): Promise<void>;
-};
-
-/** What a service's `models` returns: its models and stores, among them the ones with events to publish. */
-export interface ServiceModels {
-  /** Stores whose changes carry events: the relay publishes from them. */
-  readonly outbox: ReadonlyArray<OutboxSource>;
-}
-
-/** Everything a service's routes, listeners and workers are built from. */
-export interface ServiceContext<
-  C extends ServiceConfig = ServiceConfig,
-  M extends ServiceModels = ServiceModels,
-> {
-  /** Validated configuration. */
-  config: C;
-  /** The service's logger. */
-  logger: Logger;
-  /** The service's metrics registry. */
-  metrics: Registry;
-  /** The service's own Mongo database. */
-  connection: Connection;
-  /** The service's models and stores, as its `models` built them. */
-  models: M;
-  /** The NATS/JetStream bus. */
-  bus: Bus;
-  /** The outbox relay of the service's aggregates. */
-  relay: OutboxRelay;
-  /** Options for the service's listeners (service name, logger, metrics). */
-  listenerOptions: ListenerOptions;
-}
+import { OutboxRelay, type OutboxRelayOptions } from '../outbox/relay';
+import { AggregateStore, type StoreOptions } from '../store/aggregate-store';
+import { ChangeNotices } from '../store/notices';
 
 /** Something with a life cycle that runs beside HTTP, e.g. the expiration scheduler. */
 export interface Worker {
@@ -57,40 +25,75 @@ export interface Worker {
   stop(): Promise<void>;
 }
 
-/** What a service is made of; `runService` wires it in the same order for every service. */
-export interface ServiceDefinition<C extends ServiceConfig, M extends ServiceModels = ServiceModels> {
+/** Any entry of a subscription table (each typed by its own subject). */
+export type AnySubscription = { [S in Subject]: Subscription<S> }[Subject];
+
+/** What a service is made of, as its `build` returns it. */
+export interface ServiceParts {
+  /** Declares the service's HTTP operations (served under its name's API document). */
+  routes?(api: ApiRouter): void;
+  /** The subscription table: one `on(subject, handler)` per event the service reacts to. */
+  listeners?: AnySubscription[];
+  /** Background work started after the listeners and the relay. */
+  workers?: Worker[];
+  /** The service's stores, for tests that look inside. */
+  stores?: Record<string, AggregateStore<object>>;
+}
+
+/** Everything a service is built from. */
+export interface ServiceContext<C extends ServiceConfig = ServiceConfig> {
   /** Service name: logs, metrics, durable consumer names, dead-letter subjects. */
   name: string;
-  /** The service's config schema (`serviceConfigSchema.extend(...)`). */
+  /** Validated configuration. */
+  config: C;
+  /** The service's logger. */
+  logger: Logger;
+  /** The service's metrics registry. */
+  metrics: Registry;
+  /** The service's own Mongo database. */
+  connection: Connection;
+  /** The NATS/JetStream bus. */
+  bus: Bus;
+  /** A store of versioned aggregates; its events are published by the service's relay, nothing to list. */
+  store<S extends object>(name: string, options?: StoreOptions): AggregateStore<S>;
+  /** A plain mongoose model (not an aggregate: users, locks); its indexes exist before traffic. */
+  model<T>(name: string, schema: Schema<T>): Model<T>;
+}
+
+/** Timings tests shorten: retry delays of listeners, relay and store repair intervals. */
+export interface ServiceTuning {
+  listeners?: Partial<Omit<ListenerOptions, 'service' | 'logger' | 'metrics'>>;
+  relay?: Partial<Pick<OutboxRelayOptions, 'intervalMs' | 'graceMs' | 'initialBackoffMs'>>;
+  /** How old a change must be before another writer writes its head for a writer that did not, in ms. */
+  repairAfterMs?: number;
+}
+
+/** A service: its name, its config schema, and how it is built; `runService` wires every service alike. */
+export interface ServiceDefinition<C extends ServiceConfig, P extends ServiceParts = ServiceParts> {
+  name: string;
   configSchema: z.ZodType<C>;
-  /** Registers the service's models and stores on its connection. */
-  models(connection: Connection): M;
-  /** The service's listeners. */
-  listeners?(context: ServiceContext<C, M>): Array<Listener<Subject>>;
-  /** Mounts the service's routes. */
-  routes(app: Express, context: ServiceContext<C, M>): void;
-  /** Background workers started after the listeners and relay. */
-  workers?(context: ServiceContext<C, M>): Worker[];
-  /** Listener tuning for this service (e.g. short retry delays in tests). */
-  listenerOptions?: Partial<Omit<ListenerOptions, 'service' | 'logger' | 'metrics'>>;
-  /** Outbox relay timer, in ms (default 1000). */
-  relayIntervalMs?: number;
+  build(context: ServiceContext<C>): P | Promise<P>;
+  tuning?: ServiceTuning;
 }
 
 /** A started service. */
 export interface RunningService<
   C extends ServiceConfig = ServiceConfig,
-  M extends ServiceModels = ServiceModels,
+  P extends ServiceParts = ServiceParts,
 > {
   /** The wiring, for tests that look inside. */
-  context: ServiceContext<C, M>;
+  context: ServiceContext<C>;
+  /** What `build` returned. */
+  parts: P;
+  /** The relay of the service's stores (tests wait for it to drain). */
+  relay: OutboxRelay;
   /** The Express app (served by `server` when `listen` was true). */
   app: Express;
   /** The HTTP server, when listening. */
   server?: Server;
   /** The port listened on, when listening. */
   port?: number;
-  /** Stops in reverse order: HTTP, workers, relay, listeners, NATS (drained), Mongo. */
+  /** Stops in reverse order: HTTP, workers, listeners, relay, NATS (drained), Mongo. */
   stop(): Promise<void>;
 }
 
@@ -104,79 +107,106 @@ export interface StartServiceOptions {
   exitOnBadConfig?: boolean;
 }
 
+/** Counts every command the service sends to Mongo, by name: the bench's round trips per purchase. */
+function countMongoCommands(connection: Connection, metrics: Registry): void {
+  const commands = new Counter({
+    name: 'mongo_commands_total',
+    help: 'Commands sent to Mongo, by command name',
+    labelNames: ['command'],
+    registers: [metrics],
+  });
+  connection.getClient().on('commandStarted', (event) => commands.inc({ command: event.commandName }));
+}
+
 /**
- * Wires a service: config → Mongo (indexes ready) → NATS → streams → listeners → outbox relay → workers
- * → HTTP. Each step waits for the previous, so the service only takes requests once it can keep its promises.
+ * Wires a service: config → Mongo → NATS and streams → `build` (stores, models, routes, listeners, workers)
+ * → indexes → listeners → relay → workers → HTTP. Each step waits for the previous, so the service only takes
+ * requests once it can keep its promises.
  */
-export async function startService<C extends ServiceConfig, M extends ServiceModels>(
-  definition: ServiceDefinition<C, M>,
+export async function startService<C extends ServiceConfig, P extends ServiceParts>(
+  definition: ServiceDefinition<C, P>,
   options: StartServiceOptions = {},
-): Promise<RunningService<C, M>> {
+): Promise<RunningService<C, P>> {
   const env = options.env ?? process.env;
   const config = options.exitOnBadConfig
     ? loadConfig(definition.configSchema, env)
     : parseConfig(definition.configSchema, env);
-  const logger = createLogger({ service: definition.name, level: config.LOG_LEVEL });
-  const metrics = createMetricsRegistry(definition.name);
+  const { name, tuning = {} } = definition;
+  const logger = createLogger({ service: name, level: config.LOG_LEVEL });
+  const metrics = createMetricsRegistry(name);
 
   const connection = await mongoose
-    .createConnection(config.MONGO_URL, { serverSelectionTimeoutMS: 10_000 })
+    .createConnection(config.MONGO_URL, { serverSelectionTimeoutMS: 10_000, monitorCommands: true })
     .asPromise();
-  const models = definition.models(connection);
-  // Unique indexes carry invariants (one payment per order, one email per user): they must exist before traffic.
-  await Promise.all(Object.values(connection.models).map((model) => model.init()));
-  await Promise.all(models.outbox.map((store) => store.init()));
-  logger.info({ db: connection.name }, 'mongo connected');
-
+  countMongoCommands(connection, metrics);
   const bus = await connectBus({
     servers: config.NATS_URL,
-    name: definition.name,
+    name,
     logger,
     user: config.NATS_USER,
     pass: config.NATS_PASSWORD,
-    inboxPrefix: serviceInboxPrefix(definition.name),
+    inboxPrefix: serviceInboxPrefix(name),
   });
   await bus.ensureStreams({ replicas: config.NATS_STREAM_REPLICAS });
 
-  const relay = new OutboxRelay({
-    publisher: bus,
-    stores: [...models.outbox],
-    logger,
-    metrics,
-    intervalMs: definition.relayIntervalMs,
-    writes: connection,
-  });
-  const listenerOptions: ListenerOptions = {
-    ...definition.listenerOptions,
-    service: definition.name,
-    logger,
-    metrics,
-  };
-  const context: ServiceContext<C, M> = {
+  const relay = new OutboxRelay({ publisher: bus, logger, metrics, ...tuning.relay });
+  const notices = new ChangeNotices();
+  notices.connect(bus.nc, name);
+  const stores: Array<AggregateStore<object>> = [];
+  const context: ServiceContext<C> = {
+    name,
     config,
     logger,
     metrics,
     connection,
-    models,
     bus,
-    relay,
-    listenerOptions,
+    store<S extends object>(storeName: string, storeOptions?: StoreOptions) {
+      const store = new AggregateStore<S>(connection.db!, storeName, storeOptions, {
+        outbox: relay,
+        notices,
+        repairAfterMs: tuning.repairAfterMs,
+        waitMs: config.REPLICA_WAIT_MS,
+      });
+      relay.register(store as AggregateStore<object>);
+      stores.push(store as AggregateStore<object>);
+      return store;
+    },
+    model<T>(modelName: string, schema: Schema<T>) {
+      return (connection.models[modelName] as Model<T> | undefined) ?? connection.model<T>(modelName, schema);
+    },
   };
+  const parts = await definition.build(context);
+  // Unique indexes carry invariants (one claim per order, one email per user): they must exist before traffic.
+  await Promise.all(Object.values(connection.models).map((model) => model.init()));
+  await Promise.all(stores.map((store) => store.init()));
+  logger.info({ db: connection.name }, 'mongo ready');
 
-  const listeners = definition.listeners?.(context) ?? [];
+  const listenerOptions: ListenerOptions = { ...tuning.listeners, service: name, logger, metrics };
+  const listeners = (parts.listeners ?? []).map(
+    (subscription) => new Listener(subscription as Subscription, bus, listenerOptions),
+  );
   for (const listener of listeners) await listener.start();
   relay.start();
-  const workers = definition.workers?.(context) ?? [];
+  const workers = parts.workers ?? [];
   for (const worker of workers) await worker.start();
 
   const app = createHttpApp({
-    service: definition.name,
+    service: name,
     logger,
     metrics,
     jwtKey: config.JWT_KEY,
     cookieSecure: config.COOKIE_SECURE,
     readiness: { mongo: mongoReadiness(connection), nats: natsReadiness(bus.nc) },
-    routes: (express) => definition.routes(express, context),
+    routes: (express) => {
+      if (!parts.routes) return;
+      const api = new ApiRouter({
+        title: `${name} API`,
+        version: '1.0.0',
+        validateResponses: config.API_VALIDATE_RESPONSES,
+      });
+      parts.routes(api);
+      api.mount(express);
+    },
   });
 
   let server: Server | undefined;
@@ -198,8 +228,10 @@ export async function startService<C extends ServiceConfig, M extends ServiceMod
         await closed;
       }
       for (const worker of [...workers].reverse()) await worker.stop();
-      await relay.stop();
+      // Listeners before the relay: the changes their last handlers write still go out from here.
       for (const listener of [...listeners].reverse()) await listener.stop();
+      await relay.stop();
+      notices.disconnect();
       await bus.close();
       await connection.close();
       logger.info('stopped');
@@ -209,6 +241,8 @@ export async function startService<C extends ServiceConfig, M extends ServiceMod
 
   return {
     context,
+    parts,
+    relay,
     app,
     server,
     port: server ? (server.address() as AddressInfo).port : undefined,
@@ -220,8 +254,8 @@ export async function startService<C extends ServiceConfig, M extends ServiceMod
  * A service's `main`: starts it (exiting with the names of bad variables), and on SIGTERM or SIGINT stops
  * taking work, finishes what is in flight and exits 0. A failed start exits 1.
  */
-export function runService<C extends ServiceConfig, M extends ServiceModels>(
-  definition: ServiceDefinition<C, M>,
+export function runService<C extends ServiceConfig, P extends ServiceParts>(
+  definition: ServiceDefinition<C, P>,
 ): void {
   startService(definition, { exitOnBadConfig: true }).then(
     (running) => {

@@ -1,36 +1,41 @@
 import { type MongoHandle, objectId, startMongo } from '@ticketing/testing';
-import mongoose, { type Connection, type Model, Schema } from 'mongoose';
-import { OutOfOrderError } from '../events/errors';
-import { newEvent } from '../outbox/event';
-import { ticketCreated } from '../test-support/fixtures';
-import { AggregateStore } from './aggregate-store';
-import { AggregateExistsError, VersionConflictError } from './errors';
+import mongoose, { type Connection } from 'mongoose';
+import { EventSchemaError, OutOfOrderError } from '../events/errors';
+import { AggregateStore, type ChangeDocument, type StoreWiring } from './aggregate-store';
+import { AggregateExistsError, ContentionError } from './errors';
+import { ChangeNotices } from './notices';
 
 interface Ticket {
   title: string;
   price: number;
   userId: string;
-  version: number;
 }
 
 let mongo: MongoHandle;
 let connection: Connection;
-let Tickets: Model<Ticket>;
-let store: AggregateStore<Omit<Ticket, 'version'>>;
+const notices = new ChangeNotices();
+const published: ChangeDocument[] = [];
+
+function ticketStore(name: string, wiring: StoreWiring = {}) {
+  return new AggregateStore<Ticket>(
+    connection.db!,
+    name,
+    {},
+    {
+      repairAfterMs: 200,
+      notices,
+      outbox: { publish: (_store, change) => published.push(change) },
+      ...wiring,
+    },
+  );
+}
+
+let store: AggregateStore<Ticket>;
 
 beforeAll(async () => {
   mongo = await startMongo();
   connection = await mongoose.createConnection(mongo.url).asPromise();
-  Tickets = connection.model<Ticket>(
-    'Ticket',
-    new Schema<Ticket>({
-      title: String,
-      price: Number,
-      userId: String,
-      version: { type: Number, required: true },
-    }),
-  );
-  store = new AggregateStore(Tickets as never, { repairAfterMs: 200 });
+  store = ticketStore('tickets', { maxAttempts: 40 });
   await store.init();
 });
 
@@ -39,147 +44,222 @@ afterAll(async () => {
   await mongo?.stop();
 });
 
-function fields(title = 'Show') {
+function ticket(title = 'Show'): Ticket {
   return { title, price: 10, userId: objectId() };
 }
 
-describe('create and update', () => {
-  it('writes version 0, then each update as the next version, with its events in the change document', async () => {
+describe('decide', () => {
+  it('writes version 0, then each decision as the next version, its events stamped with that version', async () => {
     const id = objectId();
-    const created = newEvent('ticket.created', ticketCreated({ id }));
-    const v0 = await store.create(id, fields(), [created]);
-    expect(v0.version).toBe(0);
-    const v1 = await store.update(v0, { title: 'Better show' });
-    expect(v1).toMatchObject({ title: 'Better show', version: 1 });
-    expect(await Tickets.findById(id).lean()).toMatchObject({ title: 'Better show', price: 10, version: 1 });
-    const changes = await store.changes.find({ aggregateId: id }).sort({ version: 1 }).toArray();
+    const first = ticket();
+    const created = await store.decide(id, () => ({
+      state: first,
+      events: [{ subject: 'ticket.created', data: { id, ...first } }],
+    }));
+    expect(created).toEqual({ changed: true, head: { _id: id, version: 0, ...first } });
+    const renamed = await store.decide(id, (current) => ({ state: { ...current!, title: 'Better show' } }));
+    expect(renamed.head).toMatchObject({ title: 'Better show', price: 10, version: 1 });
+    expect(await store.get(id)).toEqual({ _id: id, version: 1, ...first, title: 'Better show' });
+    const changes = await store.history(id);
     expect(changes.map((c) => [c._id, c.version, c.published, c.events.length])).toEqual([
       [`${id}:0`, 0, false, 1],
-      [`${id}:1`, 1, false, 0],
+      // A change without events has nothing to publish: no flag for the relay to look for.
+      [`${id}:1`, 1, undefined, 0],
     ]);
-    expect(changes[0]!.events[0]!.id).toBe(created.id);
+    expect(changes[0]!.events[0]!.data).toEqual({ id, version: 0, ...first });
+    expect(published.map((c) => c._id)).toContain(`${id}:0`);
+    expect(published.map((c) => c._id)).not.toContain(`${id}:1`);
+  });
+
+  it('changes nothing when the decision is undefined', async () => {
+    const id = objectId();
+    await store.create(id, ticket());
+    expect(await store.decide(id, () => undefined)).toMatchObject({ changed: false, head: { version: 0 } });
+    expect(await store.history(id)).toHaveLength(1);
   });
 
   it('refuses a second create of the same id', async () => {
     const id = objectId();
-    await store.create(id, fields());
-    await expect(store.create(id, fields('again'))).rejects.toBeInstanceOf(AggregateExistsError);
+    await store.create(id, ticket());
+    await expect(store.create(id, ticket('again'))).rejects.toBeInstanceOf(AggregateExistsError);
   });
 
-  it('lets exactly one of 25 concurrent writers of the same version win; the others get a conflict', async () => {
+  it('writes nothing when an event fails its schema', async () => {
     const id = objectId();
-    const v0 = await store.create(id, fields());
-    const results = await Promise.allSettled(
-      Array.from({ length: 25 }, (_, i) => store.update(v0, { title: `writer ${i}` })),
+    await expect(
+      store.decide(id, () => ({
+        state: ticket(),
+        events: [{ subject: 'ticket.created', data: { id, title: '', price: -1, userId: 'nobody' } }],
+      })),
+    ).rejects.toBeInstanceOf(EventSchemaError);
+    expect(await store.get(id)).toBeNull();
+    expect(await store.history(id)).toHaveLength(0);
+  });
+
+  it('lets exactly one of 25 concurrent writers that read the same version claim the next one', async () => {
+    const id = objectId();
+    await store.create(id, ticket());
+    const outcomes = await Promise.all(
+      Array.from({ length: 25 }, (_, i) =>
+        store.decide(id, (current) =>
+          current!.version === 0 ? { state: { ...current!, title: `writer ${i}` } } : undefined,
+        ),
+      ),
     );
-    const winners = results.filter((r) => r.status === 'fulfilled');
+    const winners = outcomes.filter((outcome) => outcome.changed);
     expect(winners).toHaveLength(1);
-    for (const loser of results.filter((r) => r.status === 'rejected')) {
-      expect((loser as PromiseRejectedResult).reason).toBeInstanceOf(VersionConflictError);
-    }
-    const winner = (winners[0] as PromiseFulfilledResult<{ title: string }>).value;
-    expect(await Tickets.findById(id).lean()).toMatchObject({ title: winner.title, version: 1 });
-    expect(await store.changes.countDocuments({ aggregateId: id })).toBe(2);
-    // Every change has its pending marker (written before the claim); the 24 losers removed theirs.
-    expect((await store.pending.find({ aggregateId: id }).toArray()).map((m) => m.changeId).sort()).toEqual([
-      `${id}:0`,
-      `${id}:1`,
-    ]);
+    expect(await store.get(id)).toMatchObject({ title: winners[0]!.head!.title, version: 1 });
+    expect(await store.history(id)).toHaveLength(2);
   });
 
-  it('loses no update under concurrent read-decide-write loops that retry on conflict', async () => {
+  it('loses no decision under 20 concurrent writers: each retries on a lost version until it lands', async () => {
     const id = objectId();
-    await store.create(id, { ...fields(), price: 0 });
-    const increment = async () => {
-      for (;;) {
-        const current = (await store.get(id))!;
-        try {
-          return await store.update(current, { price: current.price + 1 });
-        } catch (error) {
-          if (!(error instanceof VersionConflictError)) throw error;
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: 20 }, increment));
-    expect(await Tickets.findById(id).lean()).toMatchObject({ price: 20, version: 20 });
+    await store.create(id, { ...ticket(), price: 0 });
+    await Promise.all(
+      Array.from({ length: 20 }, () =>
+        store.decide(id, (current) => ({ state: { ...current!, price: current!.price + 1 } })),
+      ),
+    );
+    expect(await store.get(id)).toMatchObject({ price: 20, version: 20 });
+  });
+
+  it('gives up with ContentionError when others keep winning', async () => {
+    const impatient = ticketStore('tickets', { maxAttempts: 2 });
+    const id = objectId();
+    await impatient.create(id, ticket());
+    let decisions = 0;
+    await expect(
+      impatient.decide(id, async (current) => {
+        decisions++;
+        // Someone else claims the next version every time this writer is about to.
+        await store.decide(id, (latest) => ({ state: { ...latest!, title: `other ${decisions}` } }));
+        return { state: { ...current!, title: 'never' } };
+      }),
+    ).rejects.toBeInstanceOf(ContentionError);
+    expect(decisions).toBe(2);
   });
 });
 
-describe('applyVersion (replicas of another service’s aggregate)', () => {
+describe('apply (a replica of another service’s aggregate)', () => {
+  const replicate = (id: string, version: number, title: string) =>
+    store.apply({ id, version }, () => ({ state: { ...ticket(title), price: version } }));
+
   it('applies in order, ignores repeats, holds back gaps', async () => {
     const id = objectId();
-    await expect(store.applyVersion(id, 1, fields('v1'))).rejects.toBeInstanceOf(OutOfOrderError);
-    expect(await store.applyVersion(id, 0, fields('v0'))).toBe('applied');
-    expect(await store.applyVersion(id, 0, fields('v0 again'))).toBe('duplicate');
-    await expect(store.applyVersion(id, 2, fields('v2'))).rejects.toEqual(
+    await expect(replicate(id, 1, 'v1')).rejects.toBeInstanceOf(OutOfOrderError);
+    expect(await replicate(id, 0, 'v0')).toBe('applied');
+    expect(await replicate(id, 0, 'v0 again')).toBe('duplicate');
+    await expect(replicate(id, 2, 'v2')).rejects.toEqual(
       expect.objectContaining({ name: 'OutOfOrderError', appliedVersion: 0, incomingVersion: 2 }),
     );
-    expect(await store.applyVersion(id, 1, fields('v1'))).toBe('applied');
-    expect(await store.applyVersion(id, 2, fields('v2'))).toBe('applied');
-    expect(await store.applyVersion(id, 1, fields('v1 again'))).toBe('duplicate');
-    expect(await Tickets.findById(id).lean()).toMatchObject({ title: 'v2', version: 2 });
+    expect(await replicate(id, 1, 'v1')).toBe('applied');
+    expect(await replicate(id, 2, 'v2')).toBe('applied');
+    expect(await replicate(id, 1, 'v1 again')).toBe('duplicate');
+    expect(await store.get(id)).toMatchObject({ title: 'v2', version: 2 });
   });
 
   it('applies a version once when the same event is handled concurrently', async () => {
     const id = objectId();
-    await store.applyVersion(id, 0, fields('v0'));
-    const outcomes = await Promise.all(
-      Array.from({ length: 10 }, () => store.applyVersion(id, 1, fields('v1'))),
-    );
+    await replicate(id, 0, 'v0');
+    const outcomes = await Promise.all(Array.from({ length: 10 }, () => replicate(id, 1, 'v1')));
     expect(outcomes.filter((o) => o === 'applied')).toHaveLength(1);
-    expect(await store.changes.countDocuments({ aggregateId: id })).toBe(2);
+    expect(await store.history(id)).toHaveLength(2);
   });
 
   it('converges to the same state whatever the delivery order', async () => {
     const id = objectId();
-    const pending = [3, 1, 4, 0, 2, 1, 0].map((version) => ({ version, state: fields(`v${version}`) }));
+    const pending = [3, 1, 4, 0, 2, 1, 0];
     while (pending.length > 0) {
-      const event = pending.shift()!;
+      const version = pending.shift()!;
       try {
-        await store.applyVersion(id, event.version, event.state);
+        await replicate(id, version, `v${version}`);
       } catch (error) {
         if (!(error instanceof OutOfOrderError)) throw error;
-        pending.push(event); // what the listener's delayed nak does
+        pending.push(version); // what the listener's delayed nak does
       }
     }
-    expect(await Tickets.findById(id).lean()).toMatchObject({ title: 'v4', version: 4 });
+    expect(await store.get(id)).toMatchObject({ title: 'v4', version: 4 });
+  });
+
+  it('with `into`, records each source’s versions in the target and changes the target once per version', async () => {
+    const target = objectId();
+    await store.create(target, { ...ticket('held by nobody'), price: 0 });
+    const [a, b] = [objectId(), objectId()];
+    const follow = (source: string, version: number) =>
+      store.apply(
+        { id: source, version },
+        (current) => ({ state: { ...current!, title: `${source} v${version}`, price: current!.price + 1 } }),
+        { into: target },
+      );
+    expect(await follow(a, 0)).toBe('applied');
+    await expect(follow(b, 1)).rejects.toBeInstanceOf(OutOfOrderError);
+    expect(await follow(b, 0)).toBe('applied');
+    expect(await follow(a, 0)).toBe('duplicate');
+    expect(await follow(b, 1)).toBe('applied');
+    // Three versions applied, three changes of the target on top of its creation; decide keeps the record.
+    await store.decide(target, (current) => ({ state: { ...current!, price: 100 } }));
+    expect(await follow(a, 0)).toBe('duplicate');
+    expect(await store.get(target)).toMatchObject({ title: `${b} v1`, price: 100, version: 4 });
+    expect(await store.get(target)).not.toHaveProperty('_applied');
   });
 });
 
-describe('a writer that died between its claim and its head', () => {
-  it('is rolled forward once its change is old enough, and later writers carry on', async () => {
-    const id = objectId();
-    const v0 = await store.create(id, fields('v0'));
-    // The crash: the change for version 1 is committed, the head write never happened.
-    await store.changes.insertOne({
-      _id: `${id}:1`,
+describe('a writer that died between its change and its head', () => {
+  async function crashAfterChange(on: AggregateStore<Ticket>, id: string, version: number, ageMs: number) {
+    await on.changes.insertOne({
+      _id: `${id}:${version}`,
       aggregateId: id,
-      version: 1,
-      state: { ...fields('v1 committed'), userId: v0.userId },
+      version,
+      state: { ...ticket(`v${version} committed`) },
       events: [],
-      published: false,
-      at: new Date(Date.now() - 1000),
+      at: new Date(Date.now() - ageMs),
     });
-    await expect(store.update(v0, { title: 'stale writer' })).rejects.toBeInstanceOf(VersionConflictError);
-    expect(await store.applyVersion(id, 2, fields('v2'))).toBe('applied'); // repairs v1's head, then applies
-    expect(await Tickets.findById(id).lean()).toMatchObject({ title: 'v2', version: 2 });
+  }
+
+  it('is rolled forward by the next writer once its change is old enough, which then decides on top', async () => {
+    const id = objectId();
+    await store.create(id, ticket('v0'));
+    await crashAfterChange(store, id, 1, 1000);
+    const next = await store.decide(id, (current) => ({ state: { ...current!, price: 99 } }));
+    expect(next.head).toMatchObject({ title: 'v1 committed', price: 99, version: 2 });
+  });
+
+  it('is rolled forward before a replica holds back the next version', async () => {
+    const id = objectId();
+    await store.apply({ id, version: 0 }, () => ({ state: ticket('v0') }));
+    await crashAfterChange(store, id, 1, 1000);
+    expect(await store.apply({ id, version: 2 }, () => ({ state: ticket('v2') }))).toBe('applied');
+    expect(await store.get(id)).toMatchObject({ title: 'v2', version: 2 });
   });
 
   it('is not overtaken while its change is fresh (its writer may still be at work)', async () => {
     // "Fresh" for a minute here, so a slow machine cannot age the change past it during the test.
-    const patient = new AggregateStore(Tickets as never, { repairAfterMs: 60_000 });
+    const patient = ticketStore('tickets', { repairAfterMs: 60_000, maxAttempts: 3 });
     const id = objectId();
-    await patient.create(id, fields('v0'));
-    await patient.changes.insertOne({
-      _id: `${id}:1`,
-      aggregateId: id,
-      version: 1,
-      state: fields('v1 in progress'),
-      events: [],
-      published: false,
-      at: new Date(),
-    });
-    await expect(patient.applyVersion(id, 2, fields('v2'))).rejects.toBeInstanceOf(OutOfOrderError);
-    expect(await Tickets.findById(id).lean()).toMatchObject({ title: 'v0', version: 0 });
+    await patient.apply({ id, version: 0 }, () => ({ state: ticket('v0') }));
+    await crashAfterChange(patient, id, 1, 0);
+    await expect(patient.apply({ id, version: 2 }, () => ({ state: ticket('v2') }))).rejects.toBeInstanceOf(
+      OutOfOrderError,
+    );
+    expect(await patient.get(id)).toMatchObject({ title: 'v0', version: 0 });
+  });
+});
+
+describe('waitFor', () => {
+  it('answers as soon as the aggregate is written, woken by the write rather than by polling', async () => {
+    const id = objectId();
+    const started = Date.now();
+    const waiting = store.waitFor(id, (head) => head !== null, 10_000);
+    setTimeout(() => void store.create(id, ticket('late')), 50);
+    expect(await waiting).toMatchObject({ title: 'late' });
+    // Woken by the notice: well before the half-second re-read a lost notice would fall back to.
+    expect(Date.now() - started).toBeLessThan(450);
+  });
+
+  it('answers with what there is when the time is up', async () => {
+    const id = objectId();
+    await store.create(id, ticket('early'));
+    expect(await store.waitFor(id, (head) => head?.title === 'never', 200)).toMatchObject({ title: 'early' });
+    expect(await store.waitFor(objectId(), undefined, 100)).toBeNull();
   });
 });

@@ -1,245 +1,371 @@
 import { randomUUID } from 'node:crypto';
-import type { Collection, Connection, Model } from 'mongoose';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { mongo } from 'mongoose';
+import { correlationIdOrNew } from '../context';
+import type { EventData, Subject } from '../events/catalog';
 import { OutOfOrderError } from '../events/errors';
+import { parseEventData } from '../events/validate';
+import { type VersionVerdict, versionVerdict } from '../events/versioning';
 import type { OutboxEvent } from '../outbox/event';
-import { AggregateExistsError, VersionConflictError } from './errors';
+import { AggregateExistsError, ContentionError } from './errors';
+import type { ChangeNotices } from './notices';
 
-/** One version of an aggregate: inserted once, the claim on that version and the outbox of its events. */
+/** An aggregate as read: its state, its id and its version (0 when created, +1 with every change). */
+export type Head<S> = S & { _id: string; version: number };
+
+/** An event a decision causes; the store stamps it with the version the decision creates. */
+export type EventInput = {
+  [S in Subject]: { subject: S; data: Omit<EventData<S>, 'version'> };
+}[Subject];
+
+/** What a decision wants: the aggregate's next state and the events that announce it. */
+export interface Decision<S> {
+  /** The whole next state (`_id` and `version` are ignored: the store owns them). */
+  state: S;
+  /** Events published once the change is written, in this order. */
+  events?: EventInput[];
+}
+
+/** Decides the next version from the current one (null: the aggregate does not exist); nothing to change: undefined. */
+export type Decider<S> = (
+  current: Head<S> | null,
+) => Decision<S> | undefined | Promise<Decision<S> | undefined>;
+
+/** What {@link AggregateStore.decide} did: the aggregate as it is now, and whether this call changed it. */
+export interface Decided<S> {
+  head: Head<S> | null;
+  changed: boolean;
+}
+
+/** What {@link AggregateStore.apply} did with a version of another aggregate. */
+export type ApplyOutcome = 'applied' | 'duplicate';
+
+/**
+ * One version of an aggregate, inserted once: the claim on that version (its `_id` is unique), the history of
+ * the aggregate, and the outbox of the events the change causes. See docs/ARCHITECTURE.md, "every change is one
+ * insert".
+ */
 export interface ChangeDocument {
-  /** `<aggregate id>:<version>`: the unique key that makes the insert a compare-and-set. */
+  /** `<aggregate id>:<version>`. */
   _id: string;
-  /** The aggregate's id. */
   aggregateId: string;
-  /** The version this change created. */
   version: number;
-  /** The aggregate's full state at this version (without `_id` and `version`). */
+  /** The aggregate's whole state at this version. */
   state: Record<string, unknown>;
-  /** Events caused by the change, in publishing order. */
+  /** The events of the change, in publishing order. */
   events: OutboxEvent[];
-  /** True once every event is acknowledged by JetStream and the head has caught up. */
-  published: boolean;
+  /** Present on changes with events: false until JetStream acknowledged all of them. */
+  published?: boolean;
   /** When the change was written. */
   at: Date;
 }
 
-/**
- * A marker of a change that may still have to be published: inserted before the change's claim, removed once the
- * change is published (or when its claim was lost). The relay reads these instead of the change history, which
- * only grows: on FerretDB every query that is not by `_id` reads the whole collection.
- */
-export interface PendingMarker {
-  /** `<change id>#<nonce>`: unique per writer, so writers of one version never contend on markers. */
-  _id: string;
-  /** The change it stands for. */
-  changeId: string;
-  /** The aggregate's id. */
-  aggregateId: string;
-  /** The change's version. */
-  version: number;
-  /** When the marker was written. */
-  at: Date;
-}
-
-/** The head document of an aggregate as read back: its state, `_id` and `version`. */
-export type Head<T> = T & { _id: unknown; version: number };
-
-/** What {@link AggregateStore.applyVersion} did. */
-export type ApplyOutcome = 'applied' | 'duplicate';
-
 /** Options of {@link AggregateStore}. */
-export interface AggregateStoreOptions {
+export interface StoreOptions {
   /**
-   * How old a change must be before anyone rolls its head forward for a writer that did not finish, in ms
-   * (default 5000). A live writer updates its head milliseconds after its claim; this only heals crashes.
+   * Indexes of the head documents, for queries by other fields than `_id`. Never unique: the version claim is
+   * the one invariant a store writes, and a head that a unique index refused would leave a change without head.
    */
-  repairAfterMs?: number;
+  indexes?: Array<Record<string, 1 | -1>>;
 }
+
+/** What a store is wired to by the service runner. */
+export interface StoreWiring {
+  /** Takes the changes that carry events, to publish them. */
+  outbox?: { publish(store: AggregateStore<object>, change: ChangeDocument): void };
+  /** Wakes {@link AggregateStore.waitFor} here and in the service's other replicas. */
+  notices?: ChangeNotices;
+  /** How old a change must be before others write its head for a writer that did not (default 2000 ms). */
+  repairAfterMs?: number;
+  /** Decisions tried before {@link ContentionError} (default 10). */
+  maxAttempts?: number;
+  /** Longest wait of {@link AggregateStore.waitFor} (default 3000 ms). */
+  waitMs?: number;
+}
+
+type StoredHead = Record<string, unknown> & {
+  _id: string;
+  version: number;
+  _applied?: Record<string, number>;
+};
 
 function isDuplicateKey(error: unknown): boolean {
   return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 11000;
 }
 
-function changeId(aggregateId: string, version: number): string {
-  return `${aggregateId}:${version}`;
-}
-
-/** The state of a head without its identity, version and mongoose bookkeeping. */
+/** A state without the fields the store owns. */
 function stateOf(head: Record<string, unknown>): Record<string, unknown> {
-  const { _id, version, __v, ...state } = head;
+  const { _id, version, _applied, __v, ...state } = head;
   return state;
 }
+
+/** How often a waiter reads again without a notice: a notice lost between replicas costs this much at most. */
+const WAIT_RECHECK_MS = 500;
 
 /**
  * Versioned aggregates whose every change is one insert (DESIGN.md rules 1, 2 and 4).
  *
- * Version v+1 of an aggregate is claimed by inserting the change document `<id>:<v+1>` — holding the new state
- * and the events it causes — into `<name>_changes`. A unique key is the one compare-and-set every
- * Mongo-compatible server gets right (FerretDB runs conditional updates as read-then-write), so two writers of
- * the same version cannot both win, and the state change and its events are one single-document write. The
- * winner then writes the head document (the model's collection, which queries read). Only the winner of a
- * version writes the head, and the winner of v+1 must have read the head at v, so heads never go back.
- * `OutboxRelay` publishes the change's events and rolls forward the head of a writer that crashed in between.
+ * Version v+1 is claimed by inserting the change document `<id>:<v+1>` into `<name>_changes`, holding the new
+ * state and its events. A unique key is the one compare-and-set every Mongo-compatible server gets right
+ * (FerretDB runs conditional updates as read-then-write), so of two writers of one version exactly one wins,
+ * and the state change and its events are one single-document write: the transactional outbox without
+ * transactions. The winner then writes the head (`<name>`, what queries read) and hands the events to the relay.
+ * Only the winner of a version writes its head, and the winner of v+1 read the head at v, so heads move forward;
+ * a head left behind by a writer that died is written by the next writer that meets it, or by the relay.
  */
-export class AggregateStore<T extends object> {
-  /** The change documents: claims, history and outbox. */
-  readonly changes: Collection<ChangeDocument>;
-  /** Markers of changes not yet published (small: what the relay reads). */
-  readonly pending: Collection<PendingMarker>;
+export class AggregateStore<S extends object> {
+  /** The head documents: one per aggregate, its latest version. */
+  readonly heads: mongo.Collection<StoredHead>;
+  /** Every version of every aggregate: claims, history and outbox. */
+  readonly changes: mongo.Collection<ChangeDocument>;
   private readonly repairAfterMs: number;
+  private readonly maxAttempts: number;
+  private readonly waitMs: number;
 
   constructor(
-    /** The head documents (what queries read); `version` must be in its schema. */
-    readonly model: Model<T & { version: number; _id?: unknown }>,
-    options: AggregateStoreOptions = {},
+    db: mongo.Db,
+    /** Collection of the heads; the changes are in `<name>_changes`. */
+    readonly name: string,
+    private readonly options: StoreOptions = {},
+    private readonly wiring: StoreWiring = {},
   ) {
-    const connection = model.db as Connection;
-    this.changes = connection.collection<ChangeDocument>(`${model.collection.collectionName}_changes`);
-    this.pending = connection.collection<PendingMarker>(`${model.collection.collectionName}_pending`);
-    this.repairAfterMs = options.repairAfterMs ?? 5000;
+    this.heads = db.collection<StoredHead>(name);
+    this.changes = db.collection<ChangeDocument>(`${name}_changes`);
+    this.repairAfterMs = wiring.repairAfterMs ?? 2000;
+    this.maxAttempts = wiring.maxAttempts ?? 10;
+    this.waitMs = wiring.waitMs ?? 3000;
   }
 
-  /** Creates the indexes of what is queried by more than `_id` (on MongoDB; FerretDB reads collections whole). */
+  /** Creates the indexes: the heads' own, an aggregate's history, and the relay's unpublished changes. */
   async init(): Promise<void> {
-    await this.changes.createIndex({ aggregateId: 1, version: 1 });
+    await this.changes.createIndex({ aggregateId: 1 });
+    await this.changes.createIndex({ published: 1 });
+    for (const key of this.options.indexes ?? []) await this.heads.createIndex(key);
   }
 
-  /** The change that created version `version` of an aggregate (what its writer decided, and when), or null. */
-  async getChange(id: string, version: number): Promise<ChangeDocument | null> {
-    return this.changes.findOne({ _id: changeId(id, version) });
+  /** The aggregate `id` as its head shows it, or null. */
+  async get(id: string): Promise<Head<S> | null> {
+    const stored = await this.heads.findOne({ _id: id });
+    return stored && this.visible(stored);
   }
 
-  /** Reads the head of an aggregate, or null. */
-  async get(id: unknown): Promise<Head<T> | null> {
-    return (await this.model.findById(id).lean()) as Head<T> | null;
+  /** Heads matching `filter` (queries by other fields than `_id` need an index, see {@link StoreOptions}). */
+  async find(filter: mongo.Filter<StoredHead>, options: mongo.FindOptions = {}): Promise<Array<Head<S>>> {
+    const found = await this.heads.find(filter, options).toArray();
+    return found.map((stored) => this.visible(stored));
   }
 
-  /** Creates an aggregate at version 0 with its events; {@link AggregateExistsError} if the id is taken. */
-  async create(id: string, state: T, events: OutboxEvent[] = []): Promise<Head<T>> {
-    try {
-      await this.insertChange(id, 0, state as Record<string, unknown>, events);
-    } catch (error) {
-      if (error instanceof VersionConflictError) throw new AggregateExistsError(id);
-      throw error;
+  /** Every version of the aggregate, oldest first: what each change wrote, when, and the events it published. */
+  async history(id: string): Promise<ChangeDocument[]> {
+    const changes = await this.changes.find({ aggregateId: id }).toArray();
+    return changes.sort((a, b) => a.version - b.version);
+  }
+
+  /**
+   * Reads the aggregate, lets `decide` choose its next state and events, and writes them as the next version.
+   * When another writer took that version first, it reads again and decides again (a few times, then
+   * {@link ContentionError}); `decide` may therefore run more than once and must only decide, not act.
+   */
+  async decide(id: string, decide: Decider<S>): Promise<Decided<S>> {
+    for (let attempt = 1; ; attempt++) {
+      const stored = await this.heads.findOne({ _id: id });
+      const current = stored && this.visible(stored);
+      const decision = await decide(current);
+      if (!decision) return { head: current, changed: false };
+      const version = (stored?.version ?? -1) + 1;
+      const state = { ...stateOf(decision.state as Record<string, unknown>), ...applied(stored?._applied) };
+      const head = await this.commit(id, version, state, decision.events ?? []);
+      if (head) return { head, changed: true };
+      await this.afterLostVersion(id, version, attempt);
     }
-    await this.writeHead(id, 0, state as Record<string, unknown>);
-    return { ...state, _id: id, version: 0 } as Head<T>;
+  }
+
+  /** Creates the aggregate at version 0 with its events; {@link AggregateExistsError} if `id` is taken. */
+  async create(id: string, state: S, events: EventInput[] = []): Promise<Head<S>> {
+    const { head } = await this.decide(id, (current) => {
+      if (current) throw new AggregateExistsError(id);
+      return { state, events };
+    });
+    return head!;
   }
 
   /**
-   * Writes the next version of an aggregate read at `current.version`, with its events. Throws
-   * {@link VersionConflictError} when someone else wrote that version first: re-read and decide again.
+   * Applies version `source.version` of another aggregate only on top of version-1 (DESIGN.md): once, in
+   * order, whatever order and however often the events arrive. 'duplicate' for a version applied already,
+   * {@link OutOfOrderError} for one that comes before its predecessor (the listener holds it back).
+   *
+   * Without `into`, this store is a replica of that aggregate: same id, same versions, `evolve` gives the state
+   * at the new version. With `into`, the version is recorded in aggregate `into` of this store, which `evolve`
+   * changes as its next version (tickets follow the versions of each order that holds them).
    */
-  async update(current: Head<T>, changes: Partial<T>, events: OutboxEvent[] = []): Promise<Head<T>> {
-    const id = String(current._id);
-    const version = current.version + 1;
-    const state = { ...stateOf(current as Record<string, unknown>), ...changes };
-    await this.insertChange(id, version, state, events);
-    await this.writeHead(id, version, state);
-    return { ...state, _id: current._id, version } as Head<T>;
-  }
-
-  /**
-   * Applies version `version` of an aggregate owned by another service to this replica, only on top of
-   * version-1 (DESIGN.md): 'duplicate' for a version already applied, {@link OutOfOrderError} for a gap.
-   */
-  async applyVersion(
-    id: string,
-    version: number,
-    state: T,
-    events: OutboxEvent[] = [],
+  async apply(
+    source: { id: string; version: number },
+    evolve: Decider<S>,
+    options: { into?: string } = {},
   ): Promise<ApplyOutcome> {
-    const head = await this.get(id);
-    const applied = head?.version;
-    if (applied !== undefined && applied >= version) return 'duplicate';
-    if ((applied ?? -1) !== version - 1) {
-      // The change before may be claimed with its head not yet written (or its writer died): heal and retry.
-      if (await this.repairHead(id, version - 1)) return this.applyVersion(id, version, state, events);
-      throw new OutOfOrderError(applied, version);
+    const target = options.into ?? source.id;
+    for (let attempt = 1; ; attempt++) {
+      const stored = await this.heads.findOne({ _id: target });
+      const recorded = options.into ? stored?._applied?.[source.id] : stored?.version;
+      const verdict: VersionVerdict = versionVerdict(recorded, source.version);
+      if (verdict === 'duplicate') return 'duplicate';
+      if (verdict === 'early') {
+        // The head may be behind a change whose writer has not written it (or died): look before holding back.
+        if (attempt < this.maxAttempts && (await this.catchUp(target, stored?.version ?? -1))) continue;
+        throw new OutOfOrderError(recorded, source.version);
+      }
+      const current = stored && this.visible(stored);
+      const decision = await evolve(current);
+      const state = decision
+        ? stateOf(decision.state as Record<string, unknown>)
+        : current && stateOf(current);
+      if (!state) return 'duplicate';
+      const version = options.into ? (stored?.version ?? -1) + 1 : source.version;
+      const record = options.into ? { _applied: { ...stored?._applied, [source.id]: source.version } } : {};
+      const head = await this.commit(target, version, { ...state, ...record }, decision?.events ?? []);
+      if (head) return 'applied';
+      await this.afterLostVersion(target, version, attempt);
     }
-    try {
-      await this.insertChange(id, version, state as Record<string, unknown>, events);
-    } catch (error) {
-      if (error instanceof VersionConflictError) return 'duplicate'; // a concurrent delivery won
-      throw error;
-    }
-    await this.writeHead(id, version, state as Record<string, unknown>);
-    return 'applied';
   }
 
   /**
-   * Rolls the head forward to the change `<id>:<version>` if that change exists, is older than the repair
-   * delay and the head is behind it. Resolves true when the head is (now) at or past that version.
+   * Resolves with the aggregate once `until` accepts it (by default: once it exists), or with what it is after
+   * `timeoutMs`. Woken by every change of it, here or in another replica, not by polling.
    */
-  async repairHead(id: string, version: number): Promise<boolean> {
-    if (version < 0) return false;
-    const change = await this.getChange(id, version);
-    if (!change) return false;
-    return this.catchUp(change);
+  async waitFor(
+    id: string,
+    until: (head: Head<S> | null) => boolean = (head) => head !== null,
+    timeoutMs = this.waitMs,
+  ): Promise<Head<S> | null> {
+    const deadline = Date.now() + timeoutMs;
+    let woken = true;
+    let wake = () => {};
+    const stopWatching = this.wiring.notices?.watch(this.name, id, () => {
+      woken = true;
+      wake();
+    });
+    try {
+      let head: Head<S> | null = null;
+      for (;;) {
+        if (woken) {
+          woken = false;
+          head = await this.get(id);
+          if (until(head)) return head;
+        }
+        const left = deadline - Date.now();
+        if (left <= 0) return head;
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(
+            () => {
+              woken = true;
+              resolve();
+            },
+            Math.min(left, WAIT_RECHECK_MS),
+          );
+          wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+      }
+    } finally {
+      stopWatching?.();
+    }
   }
 
-  /** Makes sure the head reflects `change` (used by the relay after publishing); true when it does. */
-  async catchUp(change: ChangeDocument): Promise<boolean> {
-    const head = await this.model.findById(change.aggregateId, { version: 1 }).lean<{ version: number }>();
-    if (head && head.version >= change.version) return true;
-    if (Date.now() - new Date(change.at).getTime() < this.repairAfterMs) return false;
+  /** Writes the head of `change` if it is behind, for a writer that did not (the relay and lost claims call it). */
+  async rollForward(change: ChangeDocument): Promise<void> {
     await this.writeHead(change.aggregateId, change.version, change.state);
-    return true;
+    this.wiring.notices?.changed(this.name, change.aggregateId);
   }
 
-  private async insertChange(
+  /** Inserts version `version`; null when another writer has it. Then the head, the relay, the waiters. */
+  private async commit(
     id: string,
     version: number,
     state: Record<string, unknown>,
-    events: OutboxEvent[],
-  ) {
-    const changeKey = changeId(id, version);
-    const at = new Date();
-    // The marker first: a change that exists always has one, so the relay cannot miss it, even if this process
-    // dies right after the claim.
-    const marker: PendingMarker = {
-      _id: `${changeKey}#${randomUUID()}`,
-      changeId: changeKey,
+    inputs: EventInput[],
+  ): Promise<Head<S> | null> {
+    // Built (and validated) before the insert: an event that fails its schema fails the write, not the relay.
+    const events = inputs.map((input) => this.outboxEvent(input, version));
+    const change: ChangeDocument = {
+      _id: `${id}:${version}`,
       aggregateId: id,
       version,
-      at,
+      state,
+      events,
+      at: new Date(),
+      ...(events.length > 0 ? { published: false } : {}),
     };
-    await this.pending.insertOne(marker);
     try {
-      await this.changes.insertOne({
-        _id: changeKey,
-        aggregateId: id,
-        version,
-        state,
-        events,
-        published: false,
-        at,
-      });
+      await this.changes.insertOne(change);
     } catch (error) {
-      await this.pending.deleteOne({ _id: marker._id }).catch(() => undefined); // a leftover is cleaned by the relay
-      if (isDuplicateKey(error)) throw new VersionConflictError(id, version);
+      if (isDuplicateKey(error)) return null;
       throw error;
     }
+    await this.writeHead(id, version, state);
+    if (events.length > 0) this.wiring.outbox?.publish(this as AggregateStore<object>, change);
+    this.wiring.notices?.changed(this.name, id);
+    return this.visible({ ...state, _id: id, version });
+  }
+
+  private outboxEvent(input: EventInput, version: number): OutboxEvent {
+    return {
+      id: randomUUID(),
+      subject: input.subject,
+      data: parseEventData(input.subject, { ...input.data, version }),
+      correlationId: correlationIdOrNew(),
+      occurredAt: new Date(),
+    };
   }
 
   private async writeHead(id: string, version: number, state: Record<string, unknown>): Promise<void> {
     try {
-      // Only over an older head: a repair racing the next writer must not move the head back. MongoDB makes
-      // this exact; FerretDB checks the filter before its write, which still shrinks the window to that gap.
-      await this.model.replaceOne(
-        { _id: id, version: { $lt: version } } as never,
-        { ...state, version } as never,
-        {
-          upsert: true,
-        },
-      );
+      if (version === 0) {
+        await this.heads.insertOne({ ...state, _id: id, version });
+      } else {
+        // Only over an older head. MongoDB makes this exact; FerretDB checks the filter just before its write,
+        // and only a roll-forward racing a later writer could slip through that gap (see rollForward).
+        await this.heads.replaceOne(
+          { _id: id, version: { $lt: version } },
+          { ...state, version },
+          { upsert: true },
+        );
+      }
     } catch (error) {
-      // The upsert met the head with the same _id: it is at this version or newer already.
+      // The head exists at this version or a newer one already.
       if (!isDuplicateKey(error)) throw error;
     }
-    // Tell the relay: the change's events can go now (see OutboxRelay's `writes`).
-    (this.model.db as Connection).emit(AGGREGATE_WRITE_EVENT);
+  }
+
+  /**
+   * After losing version `version`: if its winner died before writing the head (its change is older than any
+   * live writer takes), write that head now; otherwise pause a little, growing with `attempt`, for the winner.
+   */
+  private async afterLostVersion(id: string, version: number, attempt: number): Promise<void> {
+    if (attempt >= this.maxAttempts) throw new ContentionError(id, attempt);
+    if (await this.catchUp(id, version - 1)) return;
+    await sleep(Math.min(2 ** attempt, 50) * (0.5 + Math.random()));
+  }
+
+  /**
+   * True when a change after version `headVersion` exists: written as the head now if its writer must have
+   * died, or after a short pause for a live one to finish. The caller reads again.
+   */
+  private async catchUp(id: string, headVersion: number): Promise<boolean> {
+    const next = await this.changes.findOne({ _id: `${id}:${headVersion + 1}` });
+    if (!next) return false;
+    if (Date.now() - new Date(next.at).getTime() >= this.repairAfterMs) await this.rollForward(next);
+    else await sleep(5);
+    return true;
+  }
+
+  private visible(stored: StoredHead | Record<string, unknown>): Head<S> {
+    const { _applied, ...head } = stored as StoredHead;
+    return head as unknown as Head<S>;
   }
 }
 
-/** Emitted on the connection after each committed change: the relay's cue to publish now. */
-export const AGGREGATE_WRITE_EVENT = 'ticketing:aggregate-write';
+function applied(map: Record<string, number> | undefined): { _applied?: Record<string, number> } {
+  return map ? { _applied: map } : {};
+}

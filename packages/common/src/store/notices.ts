@@ -1,0 +1,58 @@
+import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import type { NatsConnection, Subscription } from '@nats-io/nats-core';
+
+/**
+ * Tells whoever waits for an aggregate that it changed: waiters in this process at once, and, over core NATS
+ * (`_ticketing.changed.<service>`, no JetStream), the other replicas of the service, whose listener may not be
+ * the one that applied the change. A notice only wakes a waiter, which then reads the database: a lost notice
+ * costs time, never correctness.
+ */
+export class ChangeNotices {
+  private readonly local = new EventEmitter();
+  private readonly instance = randomUUID();
+  private subscription: Subscription | undefined;
+  private connection: NatsConnection | undefined;
+  private subject = '';
+
+  constructor() {
+    // Every pending waitFor listens here; hundreds at once are normal under load.
+    this.local.setMaxListeners(0);
+  }
+
+  /** Starts sharing notices with the service's other replicas over `nc`. */
+  connect(nc: NatsConnection, service: string): void {
+    this.connection = nc;
+    this.subject = `_ticketing.changed.${service}`;
+    this.subscription = nc.subscribe(this.subject, {
+      callback: (error, message) => {
+        if (error) return;
+        const [from, key] = message.string().split(' ', 2);
+        if (from !== this.instance && key) this.local.emit(key);
+      },
+    });
+  }
+
+  /** Stops listening to other replicas. */
+  disconnect(): void {
+    this.subscription?.unsubscribe();
+    this.subscription = undefined;
+    this.connection = undefined;
+  }
+
+  /** Announces that aggregate `id` of `store` changed. */
+  changed(store: string, id: string): void {
+    const key = `${store}/${id}`;
+    this.local.emit(key);
+    if (this.connection && !this.connection.isClosed()) {
+      this.connection.publish(this.subject, `${this.instance} ${key}`);
+    }
+  }
+
+  /** Calls `wake` on every change of `id` in `store` until the returned function is called. */
+  watch(store: string, id: string, wake: () => void): () => void {
+    const key = `${store}/${id}`;
+    this.local.on(key, wake);
+    return () => this.local.off(key, wake);
+  }
+}
