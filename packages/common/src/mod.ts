@@ -9,6 +9,7 @@ export type { Logger, LoggerOptions } from './logging';
 
 // --- events, bus, outbox ---
 export {
+  cancelReasonSchema,
   deadLetterSubject,
   eventCatalog,
   isSubject,
@@ -26,6 +27,8 @@ export { parseEventData } from './events/validate';
 export { Bus, connectBus, serviceInboxPrefix } from './bus/bus';
 export type { BusOptions, PublishOptions } from './bus/bus';
 export { DeadLetterHeaders, EventHeaders } from './bus/headers';
+export { followStream } from './bus/follow';
+export type { FollowedMessage, FollowOptions, StreamFollower } from './bus/follow';
 export { aggregateIdOf, durableName, Listener, on } from './bus/listener';
 export type { EventHandler, EventMeta, ListenerOptions, Subscription } from './bus/listener';
 export { ensureStreams, streamConfig } from './bus/streams';
@@ -119,6 +122,8 @@ export {
   runReadiness,
 } from './http/readiness';
 export { REQUEST_ID_HEADER, requestId, requestIdFrom } from './http/request-id';
+export { linkNextPage, nextPageHeader, pageQuerySchema } from './http/paging';
+export type { PageQuery } from './http/paging';
 export type { ValidationSchemas } from './http/validate';
 export { validate } from './http/validate';
 export { createMetricsRegistry } from './metrics';

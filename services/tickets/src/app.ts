@@ -1,41 +1,33 @@
-import { ApiRouter, type ServiceDefinition } from '@ticketing/common';
+import type { ServiceDefinition } from '@ticketing/common';
 import { type TicketsConfig, ticketsConfigSchema } from './config';
-import {
-  OrderCancelledListener,
-  OrderCompletedListener,
-  OrderCreatedListener,
-} from './events/order-listeners';
-import { type TicketsModels, ticketsModels } from './models/ticket';
+import type { TicketState } from './domain/ticket';
+import { orderEventSubscriptions } from './events/order-events';
+import { OnSaleListing } from './models/on-sale';
 import { createTicketRoute } from './routes/create-ticket';
 import { listTicketsRoute } from './routes/list-tickets';
 import { showTicketRoute } from './routes/show-ticket';
 import { updateTicketRoute } from './routes/update-ticket';
 
 /**
- * The tickets service: tickets for sale (create, list, show, update) and their reservation state, driven by
- * the orders service's events. Every change is one new version of the ticket carrying its ticket.* event.
+ * The tickets service: tickets for sale and their reservation state, which follows the orders service's events.
+ * Every change is one new version of the ticket with its ticket.* event.
  */
-export const ticketsService: ServiceDefinition<TicketsConfig, TicketsModels> = {
+export const ticketsService: ServiceDefinition<TicketsConfig> = {
   name: 'tickets',
   configSchema: ticketsConfigSchema,
-  models: ticketsModels,
-  listeners({ bus, listenerOptions, models }) {
-    return [
-      new OrderCreatedListener(bus, listenerOptions, models.tickets),
-      new OrderCancelledListener(bus, listenerOptions, models.tickets),
-      new OrderCompletedListener(bus, listenerOptions, models.tickets),
-    ];
-  },
-  routes(app, { config, models }) {
-    const api = new ApiRouter({
-      title: 'tickets API',
-      version: '1.0.0',
-      validateResponses: config.API_VALIDATE_RESPONSES,
-    });
-    createTicketRoute(api, models.tickets);
-    listTicketsRoute(api, models.ticketHeads);
-    showTicketRoute(api, models.tickets);
-    updateTicketRoute(api, models.tickets);
-    api.mount(app);
+  build({ store, bus, logger }) {
+    const tickets = store<TicketState>('tickets');
+    const listing = new OnSaleListing(tickets, bus, logger);
+    return {
+      routes(api) {
+        createTicketRoute(api, tickets);
+        listTicketsRoute(api, listing);
+        showTicketRoute(api, tickets);
+        updateTicketRoute(api, tickets);
+      },
+      listeners: orderEventSubscriptions(tickets, logger),
+      workers: [listing],
+      stores: { tickets },
+    };
   },
 };

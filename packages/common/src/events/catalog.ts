@@ -18,6 +18,12 @@ export const priceSchema = z
 /** Order status values (DESIGN.md: `created` → `complete` | `cancelled`). */
 export const orderStatusSchema = z.enum(['created', 'cancelled', 'complete']);
 
+/**
+ * Why an order was cancelled: its reservation ran out, its buyer cancelled it, or the tickets service refused to
+ * reserve the ticket at the order's price (the seller had changed it).
+ */
+export const cancelReasonSchema = z.enum(['expired', 'buyer_cancelled', 'price_changed']);
+
 /** The streams, one per owning service plus the dead-letter stream. */
 export const streamNames = ['TICKETS', 'ORDERS', 'PAYMENTS', 'EXPIRATION', 'DLQ'] as const;
 /** Name of one stream. */
@@ -38,7 +44,7 @@ function defineEvent<Schema extends z.ZodType>(definition: EventDefinition<Schem
 }
 
 /**
- * The seven events of the system, each defined once. Adding an event is one entry here: its type,
+ * The events of the system, each defined once. Adding an event is one entry here: its type,
  * schema, stream and headers follow from it everywhere.
  */
 export const eventCatalog = {
@@ -65,6 +71,19 @@ export const eventCatalog = {
       orderId: objectIdSchema.optional(),
     }),
   }),
+  // The tickets service would not reserve the ticket for the order: the ticket's price is no longer the one the
+  // order was placed at. Published with the ticket.updated of the same version (the ticket recorded the order).
+  'ticket.refused': defineEvent({
+    stream: 'TICKETS',
+    schemaVersion: 1,
+    schema: z.object({
+      id: objectIdSchema,
+      version: versionSchema,
+      orderId: objectIdSchema,
+      reason: z.literal('price_changed'),
+      price: priceSchema,
+    }),
+  }),
   'order.created': defineEvent({
     stream: 'ORDERS',
     schemaVersion: 1,
@@ -74,7 +93,8 @@ export const eventCatalog = {
       userId: objectIdSchema,
       status: orderStatusSchema,
       expiresAt: z.iso.datetime({ offset: true }),
-      ticket: z.object({ id: objectIdSchema, price: priceSchema }),
+      // The price the buyer agreed to, and the version of the ticket it was read from (absent in early events).
+      ticket: z.object({ id: objectIdSchema, price: priceSchema, version: versionSchema.optional() }),
     }),
   }),
   'order.cancelled': defineEvent({
@@ -84,6 +104,7 @@ export const eventCatalog = {
       id: objectIdSchema,
       version: versionSchema,
       ticket: z.object({ id: objectIdSchema }),
+      reason: cancelReasonSchema.optional(),
     }),
   }),
   'order.completed': defineEvent({

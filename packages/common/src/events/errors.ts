@@ -14,8 +14,9 @@ export class EventSchemaError extends Error {
 }
 
 /**
- * Thrown by a handler when an event arrived before an earlier version of its aggregate was applied.
- * The listener holds it back (nak with a delay) instead of treating it as a failure.
+ * Thrown by a handler when an event arrived before another event it depends on was applied (an earlier version
+ * of its aggregate, or the event that frees what it needs). The listener holds it back (nak with a delay)
+ * instead of treating it as a failure.
  */
 export class OutOfOrderError extends Error {
   override readonly name = 'OutOfOrderError';
@@ -26,8 +27,10 @@ export class OutOfOrderError extends Error {
     readonly appliedVersion: number | undefined,
     /** Version of the event that arrived. */
     readonly incomingVersion: number,
+    /** What it waits for, when that is not simply the previous version. */
+    reason?: string,
   ) {
-    super(`event version ${incomingVersion} arrived early (applied: ${appliedVersion ?? 'none'})`);
+    super(reason ?? `event version ${incomingVersion} arrived early (applied: ${appliedVersion ?? 'none'})`);
   }
 }
 

@@ -121,6 +121,8 @@ export class AggregateStore<S extends object> {
   private readonly repairAfterMs: number;
   private readonly maxAttempts: number;
   private readonly waitMs: number;
+  // Typed without S, so that a store of any state is an AggregateStore<object> to the relay and the runner.
+  private readonly changeListeners: Array<(head: Head<object>) => void> = [];
 
   constructor(
     db: mongo.Db,
@@ -273,6 +275,14 @@ export class AggregateStore<S extends object> {
     }
   }
 
+  /**
+   * Calls `listener` with the new head after every change this process writes (read models of the service's own
+   * aggregates keep up with its writes at once; other replicas' writes reach them through the stream).
+   */
+  onChange(listener: (head: Head<S>) => void): void {
+    this.changeListeners.push(listener as (head: Head<object>) => void);
+  }
+
   /** Writes the head of `change` if it is behind, for a writer that did not (the relay and lost claims call it). */
   async rollForward(change: ChangeDocument): Promise<void> {
     await this.writeHead(change.aggregateId, change.version, change.state);
@@ -306,7 +316,9 @@ export class AggregateStore<S extends object> {
     await this.writeHead(id, version, state);
     if (events.length > 0) this.wiring.outbox?.publish(this as AggregateStore<object>, change);
     this.wiring.notices?.changed(this.name, id);
-    return this.visible({ ...state, _id: id, version });
+    const head = this.visible({ ...state, _id: id, version });
+    for (const listener of this.changeListeners) listener(head);
+    return head;
   }
 
   private outboxEvent(input: EventInput, version: number): OutboxEvent {

@@ -1,6 +1,6 @@
-import { type ApiRouter, NotAuthorizedError, newEvent, objectIdSchema } from '@ticketing/common';
+import { type ApiRouter, NotAuthorizedError, objectIdSchema } from '@ticketing/common';
 import { Types } from 'mongoose';
-import { type TicketState, type TicketStore, ticketEventData, ticketView } from '../models/ticket';
+import { type TicketState, type TicketStore, ticketEventData, ticketView } from '../domain/ticket';
 import { createTicketBodySchema, ticketSchema } from './schemas';
 
 /** POST /api/tickets → 201 ticket; version 0 and its ticket.created are one insert. */
@@ -19,9 +19,10 @@ export function createTicketRoute(api: ApiRouter, tickets: TicketStore): void {
       // Auth issues ObjectId user ids; a token with anything else cannot belong to a user of this system.
       if (!objectIdSchema.safeParse(userId).success) throw new NotAuthorizedError();
       const id = new Types.ObjectId().toHexString();
-      const state: TicketState = { title, priceCents, userId, orderId: null, sold: false, orderVersions: {} };
-      const created = newEvent('ticket.created', ticketEventData({ ...state, _id: id, version: 0 }));
-      const ticket = await tickets.create(id, state, [created]);
+      const state: TicketState = { title, priceCents, userId, orderId: null, sold: false };
+      const ticket = await tickets.create(id, state, [
+        { subject: 'ticket.created', data: ticketEventData(id, state) },
+      ]);
       res.status(201).json(ticketView(ticket));
     },
   });

@@ -46,7 +46,7 @@ export const ticketSchema = z
   .strict()
   .meta({ description: 'A ticket' });
 
-/** Answer of GET /api/tickets: the tickets on sale, oldest first. */
+/** Answer of GET /api/tickets: a page of the tickets on sale, oldest first. */
 export const ticketListSchema = z.array(ticketSchema);
 
 /** The ticket id of a URL; anything that is not an ObjectId names no ticket, so it is a 404, not a 500. */

@@ -1,5 +1,5 @@
 import { type ApiRouter, errorBodySchema, NotFoundError } from '@ticketing/common';
-import { type TicketStore, ticketView } from '../models/ticket';
+import { type TicketStore, ticketView } from '../domain/ticket';
 import { ticketIdFrom, ticketParamsSchema, ticketSchema } from './schemas';
 
 /** GET /api/tickets/:id → 200 ticket (reserved or not); 404 for an unknown or malformed id. */

@@ -4,16 +4,15 @@ import {
   errorBodySchema,
   ForbiddenError,
   NotFoundError,
-  newEvent,
-  VersionConflictError,
 } from '@ticketing/common';
-import { type TicketStore, ticketEventData, ticketView } from '../models/ticket';
+import { editRefusal, type TicketStore, ticketEventData, ticketView } from '../domain/ticket';
 import { ticketIdFrom, ticketParamsSchema, ticketSchema, updateTicketBodySchema } from './schemas';
 
 /**
  * PUT /api/tickets/:id {title, price, version?} → 200 ticket. 403 unless the caller owns it, 409 while it is
- * reserved, 409 (field `version`) when it is no longer at the client's `version` or someone else wrote the
- * next version first: the write claims version n+1 of the version n it read, with its ticket.updated.
+ * reserved, 409 (field `version`) when it is no longer at the client's `version`. The new title and price are
+ * the ticket's next version with its ticket.updated; a reservation is a version too, so one that lands first
+ * makes this decision run again and refuse.
  */
 export function updateTicketRoute(api: ApiRouter, tickets: TicketStore): void {
   api.route({
@@ -32,35 +31,28 @@ export function updateTicketRoute(api: ApiRouter, tickets: TicketStore): void {
         schema: errorBodySchema,
       },
       409: {
-        description:
-          'The ticket is reserved, or (`field: "version"`) it is no longer at the version sent or changed meanwhile',
+        description: 'The ticket is reserved, or (`field: "version"`) it is no longer at the version sent',
         schema: errorBodySchema,
       },
     },
     handler: async (req, res) => {
       const id = ticketIdFrom(req.params.id);
       const { title, price: priceCents, version: expectedVersion } = req.body;
-      const ticket = await tickets.get(id);
-      if (!ticket) throw new NotFoundError('Ticket not found');
-      if (ticket.userId !== req.currentUser!.id) throw new ForbiddenError('Not your ticket');
-      if (ticket.orderId) throw new ConflictError('Ticket is reserved and cannot be edited');
-      if (expectedVersion !== undefined && expectedVersion !== ticket.version) {
-        throw new ConflictError(`Ticket is at version ${ticket.version}, not ${expectedVersion}`, 'version');
-      }
-
-      const next = { ...ticket, title, priceCents, version: ticket.version + 1 };
-      try {
-        // A reservation is a new version too, so losing this claim also covers a ticket reserved meanwhile.
-        const updated = await tickets.update(ticket, { title, priceCents }, [
-          newEvent('ticket.updated', ticketEventData(next)),
-        ]);
-        res.status(200).json(ticketView(updated));
-      } catch (error) {
-        if (error instanceof VersionConflictError) {
-          throw new ConflictError('Ticket was changed meanwhile; reload it and try again', 'version');
+      const { head } = await tickets.decide(id, (ticket) => {
+        if (!ticket) throw new NotFoundError('Ticket not found');
+        const refusal = editRefusal(ticket, req.currentUser!.id);
+        if (refusal === 'not_owner') throw new ForbiddenError('Not your ticket');
+        if (refusal === 'reserved') throw new ConflictError('Ticket is reserved and cannot be edited');
+        if (expectedVersion !== undefined && expectedVersion !== ticket.version) {
+          throw new ConflictError(
+            `Ticket is at version ${ticket.version}, not ${expectedVersion}`,
+            'version',
+          );
         }
-        throw error;
-      }
+        const state = { ...ticket, title, priceCents };
+        return { state, events: [{ subject: 'ticket.updated', data: ticketEventData(id, state) }] };
+      });
+      res.status(200).json(ticketView(head!));
     },
   });
 }

@@ -7,56 +7,49 @@ import {
 } from '@ticketing/common';
 import {
   eventually,
-  type MongoHandle,
-  type NatsServerHandle,
+  metricTotal,
   objectId,
-  readStream,
+  type ServiceHarness,
   type SignedTestUser,
-  serviceTestEnv,
   signTestUser,
-  startMongo,
-  startNats,
+  startServiceHarness,
 } from '@ticketing/testing';
 import request from 'supertest';
 import { ticketsService } from '../app';
 import type { TicketsConfig } from '../config';
-import type { TicketModel, TicketStore, TicketsModels } from '../models/ticket';
+import type { Ticket, TicketStore } from '../domain/ticket';
 
-/** One real nats-server, one Mongo database and one started tickets service, for one test file. */
-export interface Harness {
-  nats: NatsServerHandle;
-  mongo: MongoHandle;
-  running: RunningService<TicketsConfig, TicketsModels>;
-  /** Ticket head documents, for asserting on stored state. */
-  tickets: TicketModel;
-  /** The store, whose change documents show what is still unpublished. */
+/** The tickets service on its own nats-server and database, for one test file. */
+export interface Harness extends ServiceHarness<RunningService<TicketsConfig>> {
+  /** The tickets store, to look at what was written. */
   store: TicketStore;
+  /** The ticket as stored, or null. */
+  stored(ticketId: string): Promise<Ticket | null>;
 }
 
 /** Starts the servers and the service (listeners with short retry delays, so held-back events return fast). */
 export async function startHarness(): Promise<Harness> {
-  const [nats, mongo] = await Promise.all([startNats(), startMongo()]);
-  const running = await startService(
-    { ...ticketsService, listenerOptions: { retryDelayMs: 100, maxRetryDelayMs: 400, maxDeliver: 50 } },
-    {
-      env: serviceTestEnv({ nats, mongo }),
-      listen: false,
-    },
+  const harness = await startServiceHarness((env) =>
+    startService(
+      {
+        ...ticketsService,
+        tuning: { listeners: { retryDelayMs: 100, maxRetryDelayMs: 400, maxDeliver: 50 } },
+      },
+      { env, listen: false },
+    ),
   );
-  const { ticketHeads, tickets } = running.context.models;
-  return { nats, mongo, running, tickets: ticketHeads, store: tickets };
+  const store = harness.running.parts.stores!.tickets as unknown as TicketStore;
+  return { ...harness, store, stored: (ticketId) => store.get(ticketId) };
 }
 
 /** Stops the service, drops the database, stops nats-server. */
 export async function stopHarness(harness: Harness | undefined): Promise<void> {
-  await harness?.running.stop();
-  await harness?.mongo.stop();
-  await harness?.nats.close();
+  await harness?.stop();
 }
 
 /** How many changes of a ticket are not yet published (their events not acknowledged by JetStream). */
-export function unpublishedChanges(harness: Harness, ticketId: string): Promise<number> {
-  return harness.store.changes.countDocuments({ aggregateId: ticketId, published: false });
+export async function unpublishedChanges(harness: Harness, ticketId: string): Promise<number> {
+  return (await harness.store.history(ticketId)).filter((change) => change.published === false).length;
 }
 
 /** Creates a ticket through the API as `owner`; resolves with its id. */
@@ -78,7 +71,7 @@ export interface StoredTicketEvent {
 
 /** The ticket.* events of one ticket, in stream order, as JetStream stored them. */
 export async function ticketEvents(harness: Harness, ticketId: string): Promise<StoredTicketEvent[]> {
-  const messages = await readStream({ servers: harness.nats.url, stream: 'TICKETS' });
+  const messages = await harness.messages('TICKETS');
   return messages
     .filter((message) => (message.data as { id?: string }).id === ticketId)
     .map((message) => ({ subject: message.subject, data: message.data as EventData<'ticket.updated'> }));
@@ -108,35 +101,24 @@ export async function publishOrderEvent<S extends 'order.created' | 'order.cance
 }
 
 /** Waits until the tickets service has settled (acked or dead-lettered) the ORDERS message at `seq`. */
-export async function waitUntilSettled(harness: Harness, subject: Subject, seq: number): Promise<void> {
-  await eventually(async () => {
-    const info = await harness.running.context.bus.jsm.consumers.info(
-      'ORDERS',
-      durableName('tickets', subject),
-    );
-    expect(info.ack_floor.stream_seq).toBeGreaterThanOrEqual(seq);
-  });
+export function waitUntilSettled(harness: Harness, subject: Subject, seq: number): Promise<void> {
+  return harness.settled('ORDERS', durableName('tickets', subject), seq);
 }
 
 /** How many messages of `subject` the service's listeners ended with `outcome` (from its metrics). */
-export async function listenerOutcomes(harness: Harness, subject: Subject, outcome: string): Promise<number> {
-  const metric = harness.running.context.metrics.getSingleMetric('events_handled_total');
-  if (!metric) return 0;
-  const { values } = await metric.get();
-  return values
-    .filter((value) => value.labels.subject === subject && value.labels.outcome === outcome)
-    .reduce((sum, value) => sum + value.value, 0);
+export function listenerOutcomes(harness: Harness, subject: Subject, outcome: string): Promise<number> {
+  return metricTotal(harness.running.context.metrics, 'events_handled_total', { subject, outcome });
 }
 
-/** A valid order.created payload for a ticket. */
-export function orderCreated(ticketId: string, orderId = objectId()): EventData<'order.created'> {
+/** A valid order.created payload for a ticket (priced at the tickets' default 20). */
+export function orderCreated(ticketId: string, orderId = objectId(), price = 20): EventData<'order.created'> {
   return {
     id: orderId,
     version: 0,
     userId: objectId(),
     status: 'created',
     expiresAt: new Date(Date.now() + 900_000).toISOString(),
-    ticket: { id: ticketId, price: 20 },
+    ticket: { id: ticketId, price },
   };
 }
 

@@ -44,7 +44,7 @@ async function reserve(ticketId: string): Promise<string> {
   const order = orderCreated(ticketId);
   await publishOrderEvent(harness, 'order.created', order);
   await eventually(async () => {
-    expect((await harness.tickets.findById(ticketId).lean())?.orderId).toBe(order.id);
+    expect((await harness.stored(ticketId))?.orderId).toBe(order.id);
   });
   return order.id;
 }
@@ -64,14 +64,13 @@ describe('POST /api/tickets', () => {
       userId: owner.user.id,
       version: 0,
     });
-    const stored = await harness.tickets.findById(res.body.id).lean();
+    const stored = await harness.stored(res.body.id);
     expect(stored).toMatchObject({
       title: 'Opera night',
       priceCents: 1250,
       version: 0,
       orderId: null,
       sold: false,
-      orderVersions: {},
     });
     const [created] = await expectTicketEvents(harness, res.body.id, [['ticket.created', 0]]);
     expect(created!.data).toEqual({
@@ -109,7 +108,7 @@ describe('POST /api/tickets', () => {
       .send({ title: 'T', price });
     expect(res.status).toBe(201);
     expect(res.body.price).toBe(shown);
-    expect((await harness.tickets.findById(res.body.id).lean())?.priceCents).toBe(cents);
+    expect((await harness.stored(res.body.id))?.priceCents).toBe(cents);
   });
 
   it('answers 401 without a signed-in user, and with a forged token', async () => {
@@ -235,7 +234,7 @@ describe('PUT /api/tickets/:id', () => {
     expect(forbidden.status).toBe(403);
     await api().put(`/api/tickets/${objectId()}`).set('Cookie', owner.cookie).send(body).expect(404);
     await api().put('/api/tickets/not-an-id').set('Cookie', owner.cookie).send(body).expect(404);
-    const stored = await harness.tickets.findById(id).lean();
+    const stored = await harness.stored(id);
     expect(stored).toMatchObject({ title: 'Concert', priceCents: 2000, version: 0 });
   });
 
@@ -283,7 +282,7 @@ describe('PUT /api/tickets/:id', () => {
       ['ticket.created', 0],
       ['ticket.updated', 1],
     ]);
-    expect(await harness.tickets.findById(id).lean()).toMatchObject({ title: 'Concert', version: 1 });
+    expect(await harness.stored(id)).toMatchObject({ title: 'Concert', version: 1 });
   });
 
   it('answers 409 naming `version` when the client sends a version that is no longer current', async () => {
@@ -300,7 +299,7 @@ describe('PUT /api/tickets/:id', () => {
       .send({ title: 'B', price: 2, version: 0 });
     expect(stale.status).toBe(409);
     expect(stale.body.errors[0].field).toBe('version');
-    expect(await harness.tickets.findById(id).lean()).toMatchObject({ title: 'A', version: 1 });
+    expect(await harness.stored(id)).toMatchObject({ title: 'A', version: 1 });
   });
 
   it('two concurrent updates of version 0: exactly one 200, one 409, one ticket.updated', async () => {
@@ -313,7 +312,7 @@ describe('PUT /api/tickets/:id', () => {
     );
     expect([a!.status, b!.status].sort()).toEqual([200, 409]);
     const winner = a!.status === 200 ? a! : b!;
-    const stored = await harness.tickets.findById(id).lean();
+    const stored = await harness.stored(id);
     expect(stored).toMatchObject({ title: winner.body.title, version: 1 });
     await expectTicketEvents(harness, id, [
       ['ticket.created', 0],
@@ -339,7 +338,7 @@ describe('PUT /api/tickets/:id', () => {
     const versions = succeeded.map((r) => r.body.version as number).sort((x, y) => x - y);
     expect(versions).toEqual(Array.from({ length: succeeded.length }, (_, i) => i + 1));
     const last = succeeded.find((r) => r.body.version === succeeded.length)!;
-    const stored = await harness.tickets.findById(id).lean();
+    const stored = await harness.stored(id);
     expect(stored).toMatchObject({ title: last.body.title, version: succeeded.length });
     const events = await eventually(async () => {
       const found = await ticketEvents(harness, id);
@@ -368,7 +367,7 @@ describe('GET /openapi.json', () => {
         operationId: 'createTicket',
         statuses: ['201', '400', '401', '413', '415', '500'],
       },
-      'GET /api/tickets': { operationId: 'listTickets', statuses: ['200', '500'] },
+      'GET /api/tickets': { operationId: 'listTickets', statuses: ['200', '400', '500'] },
       'GET /api/tickets/{id}': { operationId: 'showTicket', statuses: ['200', '400', '404', '500'] },
       'PUT /api/tickets/{id}': {
         operationId: 'updateTicket',
@@ -425,5 +424,46 @@ describe('GET /openapi.json', () => {
       expect(responseSchema(update, status)).toEqual(errorBody);
     expect(create.security).toEqual([{ cookieAuth: [] }, { bearerAuth: [] }]);
     expect(paths['/api/tickets']!.get!.security).toEqual([]);
+  });
+});
+
+describe('GET /api/tickets pages', () => {
+  it('answers `limit` tickets oldest first with a Link to the next page, until the last page', async () => {
+    const seller = signTestUser();
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) ids.push(await createTicket(harness, seller));
+    // Earlier tests left tickets on sale: walk from the first of ours.
+    const before = (await api().get('/api/tickets?limit=100')).body as Array<{ id: string }>;
+    const start = before.findIndex((t) => t.id === ids[0]);
+    const after = start > 0 ? before[start - 1]?.id : undefined;
+    let url = `/api/tickets?limit=2${after ? `&after=${after}` : ''}`;
+    const seen: string[] = [];
+    for (let pages = 0; pages < 10; pages++) {
+      const res = await api().get(url);
+      expect(res.status).toBe(200);
+      expect(Array.isArray(res.body)).toBe(true);
+      expect((res.body as unknown[]).length).toBeLessThanOrEqual(2);
+      seen.push(...(res.body as Array<{ id: string }>).map((t) => t.id));
+      const link = res.headers.link as string | undefined;
+      if (!link) break;
+      expect(link).toMatch(/^<\/api\/tickets\?limit=2&after=[a-f0-9]{24}>; rel="next"$/);
+      url = link.slice(1, link.indexOf('>'));
+    }
+    expect(seen.slice(0, 5)).toEqual(ids);
+    expect(new Set(seen).size).toBe(seen.length);
+  });
+
+  it('defaults to 50 and refuses a bad limit or cursor with 400 naming the field', async () => {
+    const res = await api().get('/api/tickets');
+    expect(res.status).toBe(200);
+    expect((res.body as unknown[]).length).toBeLessThanOrEqual(50);
+    for (const [query, field] of [
+      ['limit=0', 'limit'],
+      ['limit=101', 'limit'],
+      ['limit=abc', 'limit'],
+      ['after=nope', 'after'],
+    ] as const) {
+      expectFieldError(await api().get(`/api/tickets?${query}`), field);
+    }
   });
 });
