@@ -16,8 +16,14 @@ export { mongoUrlWithDatabase, startMongo } from './mongo';
 export type { MongoHandle, StartMongoOptions } from './mongo';
 export { serviceTestEnv } from './service-env';
 export type { HasUrl } from './service-env';
-export { metricTotal, startServiceHarness } from './service-harness';
-export type { HarnessedService, MetricsRegistry, ServiceHarness } from './service-harness';
+export { leaveCrashedChange, metricTotal, startServiceHarness } from './service-harness';
+export type {
+  CrashedChangeOptions,
+  HarnessedService,
+  MetricsRegistry,
+  ServiceHarness,
+  StoreCollections,
+} from './service-harness';
 
 // --- streams and waiting ---
 export { collectStream, readStream } from './streams';

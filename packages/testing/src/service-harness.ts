@@ -91,3 +91,46 @@ export async function metricTotal(
     .filter((value) => Object.entries(labels).every(([key, wanted]) => value.labels[key] === wanted))
     .reduce((sum, value) => sum + value.value, 0);
 }
+
+/** The collections of a store (common's `AggregateStore`), as a crash simulation writes around it. */
+export interface StoreCollections {
+  changes: { insertOne(document: never): Promise<unknown> };
+  heads: { replaceOne(filter: never, document: never, options: { upsert: boolean }): Promise<unknown> };
+}
+
+/** What {@link leaveCrashedChange} writes besides the change. */
+export interface CrashedChangeOptions {
+  /** How long ago the writer died, in ms. */
+  ageMs: number;
+  /** Whether the writer got as far as writing the head. */
+  head: boolean;
+  /** The events of the change, as an outbox holds them (`published: false` is set when there are some). */
+  events?: unknown[];
+}
+
+/**
+ * Writes version `version` of an aggregate the way a writer that died `ageMs` ago left it: its change (the claim
+ * of that version, with its events) and, if it got that far, its head. Written around the store, as only a
+ * crash can produce it.
+ */
+export async function leaveCrashedChange(
+  store: StoreCollections,
+  id: string,
+  version: number,
+  state: object,
+  options: CrashedChangeOptions,
+): Promise<void> {
+  const events = options.events ?? [];
+  await store.changes.insertOne({
+    _id: `${id}:${version}`,
+    aggregateId: id,
+    version,
+    state,
+    events,
+    at: new Date(Date.now() - options.ageMs),
+    ...(events.length > 0 ? { published: false } : {}),
+  } as never);
+  if (options.head) {
+    await store.heads.replaceOne({ _id: id } as never, { ...state, version } as never, { upsert: true });
+  }
+}

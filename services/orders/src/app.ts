@@ -1,36 +1,41 @@
-import { ApiRouter, type ServiceDefinition } from '@ticketing/common';
+import type { ServiceDefinition } from '@ticketing/common';
 import { type OrdersConfig, ordersConfigSchema } from './config';
-import { ExpirationCompleteListener, PaymentCreatedListener } from './events/order-listeners';
-import { TicketCreatedListener, TicketUpdatedListener } from './events/ticket-listeners';
-import { OrderLifecycle } from './models/lifecycle';
-import { type OrdersModels, ordersModels } from './models/models';
+import type { BuyerState } from './domain/buyer';
+import type { OrderState } from './domain/order';
+import type { ReservationState } from './domain/reservation';
+import type { TicketCopy } from './domain/ticket';
+import { orderSubscriptions } from './events/subscriptions';
+import { OrderBook } from './models/order-book';
 import { orderRoutes } from './routes/orders';
 
-/** The orders service: orders reserving tickets, the ticket replica, reactions to expiry and payment. */
-export const ordersService: ServiceDefinition<OrdersConfig, OrdersModels> = {
+/** A claim this old without its order belongs to a placement that died between the two writes. */
+export const CLAIM_GRACE_MS = 30_000;
+
+/** The orders service: orders reserving tickets, its ticket replica, reactions to tickets, expiry and payment. */
+export const ordersService: ServiceDefinition<OrdersConfig> = {
   name: 'orders',
   configSchema: ordersConfigSchema,
-  models: ordersModels,
-  listeners: ({ bus, listenerOptions, logger, models }) => {
-    const lifecycle = new OrderLifecycle({ models, logger });
-    return [
-      new TicketCreatedListener(bus, listenerOptions, models.tickets),
-      new TicketUpdatedListener(bus, listenerOptions, models.tickets),
-      new ExpirationCompleteListener(bus, listenerOptions, models.orders, lifecycle),
-      new PaymentCreatedListener(bus, listenerOptions, models.orders, lifecycle),
-    ];
-  },
-  routes: (app, { config, logger, models }) => {
-    const api = new ApiRouter({
-      title: 'orders API',
-      version: '1.0.0',
-      validateResponses: config.API_VALIDATE_RESPONSES,
-    });
-    orderRoutes(api, {
-      orders: models.orders,
-      lifecycle: new OrderLifecycle({ models, logger }),
-      expirationSeconds: config.ORDER_EXPIRATION_SECONDS,
-    });
-    api.mount(app);
+  build({ store, config, logger }) {
+    const stores = {
+      orders: store<OrderState>('orders', { indexes: [{ userId: 1 }] }),
+      reservations: store<ReservationState>('reservations'),
+      tickets: store<TicketCopy>('tickets'),
+      buyers: store<BuyerState>('buyers'),
+    };
+    const book = new OrderBook(
+      stores,
+      {
+        expiresInSeconds: config.ORDER_EXPIRATION_SECONDS,
+        maxLiveOrders: config.MAX_LIVE_ORDERS_PER_USER,
+        reorderCooldownMs: config.REORDER_COOLDOWN_SECONDS * 1000,
+        claimGraceMs: CLAIM_GRACE_MS,
+      },
+      logger,
+    );
+    return {
+      routes: (api) => orderRoutes(api, stores.orders, book),
+      listeners: orderSubscriptions(stores, book),
+      stores,
+    };
   },
 };

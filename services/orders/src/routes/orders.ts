@@ -3,24 +3,23 @@ import {
   ConflictError,
   errorBodySchema,
   ForbiddenError,
+  linkNextPage,
   NotAuthorizedError,
   NotFoundError,
+  nextPageHeader,
   objectIdSchema,
+  pageQuerySchema,
   type UserPayload,
 } from '@ticketing/common';
-import type { OrderLifecycle } from '../models/lifecycle';
-import { findLiveOrder, LIVE_ORDER, type OrderHead, type OrderStore, orderResponse } from '../models/order';
-import { newOrderBodySchema, orderListSchema, orderParamsSchema, orderSchema } from './schemas';
-
-/** What the order routes need. */
-export interface OrdersRouterOptions {
-  /** The order store. */
-  orders: OrderStore;
-  /** Placing and cancelling. */
-  lifecycle: OrderLifecycle;
-  /** Reservation window of new orders. */
-  expirationSeconds: number;
-}
+import { type Order, type OrderStore, orderView } from '../domain/order';
+import type { OrderBook } from '../models/order-book';
+import {
+  newOrderBodySchema,
+  orderListSchema,
+  orderParamsSchema,
+  orderSchema,
+  showOrderQuerySchema,
+} from './schemas';
 
 const notFound = {
   description: 'No such order of anyone (also for an id that is not an ObjectId)',
@@ -29,19 +28,16 @@ const notFound = {
 const notYours = { description: 'The order is someone else’s', schema: errorBodySchema };
 
 /** The signed-in user's order `id`: 404 for a malformed or unknown id, 403 for someone else's. */
-async function ownOrder(orders: OrderStore, id: string, user: UserPayload): Promise<OrderHead> {
-  // An id that cannot exist is just an unknown order to the caller.
+async function ownOrder(orders: OrderStore, id: string, user: UserPayload): Promise<Order> {
   if (!objectIdSchema.safeParse(id).success) throw new NotFoundError('Order not found');
-  const order = await findLiveOrder(orders, id);
-  if (!order) throw new NotFoundError('Order not found');
+  const order = await orders.get(id);
+  if (!order || order.abandoned) throw new NotFoundError('Order not found');
   if (order.userId !== user.id) throw new ForbiddenError('Not your order');
   return order;
 }
 
-/** Declares POST/GET /api/orders and GET/DELETE /api/orders/:id (DESIGN.md) on the service's ApiRouter. */
-export function orderRoutes(api: ApiRouter, options: OrdersRouterOptions): void {
-  const { orders, lifecycle } = options;
-
+/** Declares POST/GET /api/orders and GET/DELETE /api/orders/:id (DESIGN.md). */
+export function orderRoutes(api: ApiRouter, orders: OrderStore, book: OrderBook): void {
   api.route({
     method: 'post',
     path: '/api/orders',
@@ -51,20 +47,23 @@ export function orderRoutes(api: ApiRouter, options: OrdersRouterOptions): void 
     body: newOrderBodySchema,
     responses: {
       201: { description: 'The new order, at version 0, status `created`', schema: orderSchema },
-      404: { description: 'No such ticket', schema: errorBodySchema },
-      409: { description: 'The ticket is already reserved', schema: errorBodySchema },
+      403: { description: 'The ticket is the caller’s own', schema: errorBodySchema },
+      404: {
+        description: 'No such ticket (waited for up to REPLICA_WAIT_MS for a ticket just listed)',
+        schema: errorBodySchema,
+      },
+      409: {
+        description:
+          'The ticket is reserved, the caller holds MAX_LIVE_ORDERS_PER_USER unpaid orders, or let this ticket go less than REORDER_COOLDOWN_SECONDS ago',
+        schema: errorBodySchema,
+      },
     },
     handler: async (req, res) => {
       const userId = req.currentUser!.id;
-      // Auth issues ObjectId user ids; a token with anything else cannot belong to a user of this system
-      // (and order.created could not carry it).
+      // Auth issues ObjectId user ids; a token with anything else cannot belong to a user of this system.
       if (!objectIdSchema.safeParse(userId).success) throw new NotAuthorizedError();
-      const order = await lifecycle.place({
-        userId,
-        ticketId: req.body.ticketId,
-        expiresInSeconds: options.expirationSeconds,
-      });
-      res.status(201).json(orderResponse(order));
+      const order = await book.place(userId, req.body.ticketId);
+      res.status(201).json(orderView(order));
     },
   });
 
@@ -72,15 +71,21 @@ export function orderRoutes(api: ApiRouter, options: OrdersRouterOptions): void 
     method: 'get',
     path: '/api/orders',
     operationId: 'listOrders',
-    summary: 'My orders, oldest first, each with its ticket',
+    summary: 'My orders, oldest first, a page at a time, each with its ticket',
     auth: 'required',
-    responses: { 200: { description: 'The caller’s orders', schema: orderListSchema } },
+    query: pageQuerySchema,
+    responses: {
+      200: { description: 'A page of the caller’s orders', schema: orderListSchema, headers: nextPageHeader },
+    },
     handler: async (req, res) => {
-      const mine = await orders.model
-        .find({ userId: req.currentUser!.id, ...LIVE_ORDER })
-        .sort({ _id: 1 })
-        .lean<OrderHead[]>();
-      res.status(200).json(mine.map(orderResponse));
+      const { limit, after } = req.validQuery;
+      const mine = await orders.find(
+        { userId: req.currentUser!.id, ...(after ? { _id: { $gt: after } } : {}) },
+        { sort: { _id: 1 }, limit: limit + 1 },
+      );
+      const page = mine.slice(0, limit);
+      linkNextPage(res, '/api/orders', limit, mine.length > limit ? page[page.length - 1]!._id : undefined);
+      res.status(200).json(page.map(orderView));
     },
   });
 
@@ -88,16 +93,24 @@ export function orderRoutes(api: ApiRouter, options: OrdersRouterOptions): void 
     method: 'get',
     path: '/api/orders/:id',
     operationId: 'showOrder',
-    summary: 'One of my orders',
+    summary: 'One of my orders; with `waitFor`, once it reaches that status or ends otherwise',
     auth: 'required',
     params: orderParamsSchema,
+    query: showOrderQuerySchema,
     responses: {
-      200: { description: 'The order', schema: orderSchema },
+      200: { description: 'The order (as it is when the wait ends)', schema: orderSchema },
       403: notYours,
       404: notFound,
     },
     handler: async (req, res) => {
-      res.status(200).json(orderResponse(await ownOrder(orders, req.params.id, req.currentUser!)));
+      let order = await ownOrder(orders, req.params.id, req.currentUser!);
+      const { waitFor, timeout } = req.validQuery;
+      if (waitFor && order.status === 'created' && waitFor !== 'created') {
+        order =
+          (await orders.waitFor(order._id, (latest) => latest?.status !== 'created', timeout * 1000)) ??
+          order;
+      }
+      res.status(200).json(orderView(order));
     },
   });
 
@@ -116,9 +129,11 @@ export function orderRoutes(api: ApiRouter, options: OrdersRouterOptions): void 
     },
     handler: async (req, res) => {
       const order = await ownOrder(orders, req.params.id, req.currentUser!);
-      if (order.status === 'complete' || (await lifecycle.settle(order, 'cancelled')) === 'complete') {
-        throw new ConflictError('A completed order cannot be cancelled');
-      }
+      const settled =
+        order.status === 'complete'
+          ? order
+          : await book.settle(order._id, { status: 'cancelled', reason: 'buyer_cancelled' });
+      if (settled?.status === 'complete') throw new ConflictError('A completed order cannot be cancelled');
       res.status(204).end();
     },
   });

@@ -1,67 +1,63 @@
-import {
-  type AggregateStore,
-  durableName,
-  type EventData,
-  type OutboxEvent,
-  type RunningService,
-  startService,
-} from '@ticketing/common';
+import { durableName, type EventData, type RunningService, startService } from '@ticketing/common';
 import {
   eventually,
-  type MongoHandle,
-  type NatsServerHandle,
   objectId,
-  readStream,
+  type ServiceHarness,
   type StreamMessage,
-  serviceTestEnv,
-  startMongo,
-  startNats,
+  startServiceHarness,
 } from '@ticketing/testing';
 import { ordersService } from '../app';
 import type { OrdersConfig } from '../config';
-import type { OrdersModels } from '../models/models';
+import type { OrdersStores } from '../models/order-book';
 
-/** One orders service on its own nats-server and database, for one test file. */
-export interface OrdersHarness {
-  /** The running service (listeners, relay, app). */
-  running: RunningService<OrdersConfig, OrdersModels>;
+/** The orders service on its own nats-server and database, for one test file. */
+export interface OrdersHarness extends ServiceHarness<RunningService<OrdersConfig>> {
   /** The service's stores, to look at (or, for crash simulations, shape) what it stored. */
-  models: OrdersModels;
-  /** The NATS URL. */
-  natsUrl: string;
-  /** Publishes ticket.created and waits until the replica holds the ticket. */
+  stores: OrdersStores;
+  /** Publishes a catalog event the way its owner would. */
+  publish: RunningService['context']['bus']['publish'];
+  /** Publishes ticket.created (a seller of its own unless given) and waits until the replica holds the ticket. */
   seedTicket(overrides?: Partial<EventData<'ticket.created'>>): Promise<EventData<'ticket.created'>>;
+  /** Publishes the ticket.updated with which the tickets service reserves `ticket` for `orderId`. */
+  confirm(ticket: EventData<'ticket.created'>, orderId: string, version?: number): Promise<void>;
   /** The ORDERS stream's messages about one order, in stream order. */
   orderEvents(orderId: string): Promise<StreamMessage[]>;
-  /** Resolves once the relay has handled every change: what was written has reached the stream. */
+  /** Resolves once the relay has published every change written so far. */
   outboxesDrained(): Promise<void>;
-  /** Resolves once the orders durable of `subject` acknowledged everything up to stream sequence `seq`. */
-  handled(subject: 'expiration.complete' | 'payment.created' | 'ticket.updated', seq: number): Promise<void>;
-  /** Stops the service and the servers. */
-  stop(): Promise<void>;
+  /** Resolves once the orders durable of `subject` settled everything up to stream sequence `seq`. */
+  handled(
+    subject: 'expiration.complete' | 'payment.created' | 'ticket.updated' | 'ticket.refused',
+    seq: number,
+  ): Promise<void>;
 }
 
 const streamOf = {
   'expiration.complete': 'EXPIRATION',
   'payment.created': 'PAYMENTS',
   'ticket.updated': 'TICKETS',
-};
+  'ticket.refused': 'TICKETS',
+} as const;
 
 /** Starts nats-server, a database and the orders service (listen: false), with short retry delays. */
 export async function startOrdersHarness(env: Record<string, string> = {}): Promise<OrdersHarness> {
-  const [nats, mongo]: [NatsServerHandle, MongoHandle] = await Promise.all([startNats(), startMongo()]);
-  const running = await startService(
-    { ...ordersService, listenerOptions: { retryDelayMs: 50, maxRetryDelayMs: 200 }, relayIntervalMs: 200 },
-    {
-      env: serviceTestEnv({ nats, mongo }, env),
-      listen: false,
-    },
+  const harness = await startServiceHarness(
+    (serviceEnv) =>
+      startService(
+        {
+          ...ordersService,
+          tuning: { listeners: { retryDelayMs: 50, maxRetryDelayMs: 200 }, relay: { intervalMs: 200 } },
+        },
+        { env: serviceEnv, listen: false },
+      ),
+    env,
   );
-  const models = running.context.models;
+  const { running } = harness;
+  const stores = running.parts.stores as unknown as OrdersStores;
+  const publish: OrdersHarness['publish'] = (...args) => running.context.bus.publish(...args);
   return {
-    running,
-    models,
-    natsUrl: nats.url,
+    ...harness,
+    stores,
+    publish,
     async seedTicket(overrides = {}) {
       const ticket = {
         id: objectId(),
@@ -71,85 +67,35 @@ export async function startOrdersHarness(env: Record<string, string> = {}): Prom
         userId: objectId(),
         ...overrides,
       };
-      await running.context.bus.publish('ticket.created', ticket);
+      await publish('ticket.created', ticket);
       await eventually(async () => {
-        expect(await models.tickets.get(ticket.id)).toBeTruthy();
+        expect(await stores.tickets.get(ticket.id)).toBeTruthy();
       });
       return ticket;
     },
+    async confirm(ticket, orderId, version = 1) {
+      const { id, title, price, userId } = ticket;
+      await publish('ticket.updated', { id, version, title, price, userId, orderId });
+      await eventually(async () => {
+        expect(await stores.tickets.get(id)).toMatchObject({ orderId, version });
+      });
+    },
     async orderEvents(orderId) {
-      const messages = await readStream({ servers: nats.url, stream: 'ORDERS' });
+      const messages = await harness.messages('ORDERS');
       return messages.filter((message) => (message.data as { id?: string }).id === orderId);
     },
     async outboxesDrained() {
+      await running.relay.drained();
       await eventually(async () => {
-        for (const store of models.outbox) {
-          expect(await store.changes.countDocuments({ published: false })).toBe(0);
+        for (const store of Object.values(stores)) {
+          expect((await store.changes.find({ published: false }).toArray()).length).toBe(0);
         }
       });
     },
-    async handled(subject, seq) {
-      await eventually(async () => {
-        const info = await running.context.bus.jsm.consumers.info(
-          streamOf[subject],
-          durableName('orders', subject),
-        );
-        expect(info.ack_floor.stream_seq).toBeGreaterThanOrEqual(seq);
-      });
-    },
-    async stop() {
-      try {
-        await running.stop();
-      } finally {
-        await Promise.all([mongo.stop(), nats.close()]);
-      }
+    handled(subject, seq) {
+      return harness.settled(streamOf[subject], durableName('orders', subject), seq);
     },
   };
-}
-
-/** What {@link commitLeftover} writes besides the change. */
-export interface LeftoverOptions {
-  /** How long ago the writer died, in ms. */
-  ageMs: number;
-  /** Whether the writer got as far as the head document. */
-  head: boolean;
-  /** The events of the change. */
-  events?: OutboxEvent[];
-}
-
-/**
- * Writes version `version` of an aggregate the way a writer that died `ageMs` ago left it: its change (the
- * claim of that version, with its events) and, if it got that far, its head. Written around the store, as
- * only a crash can produce it.
- */
-export async function commitLeftover<T extends object>(
-  store: AggregateStore<T>,
-  id: string,
-  version: number,
-  state: T,
-  options: LeftoverOptions,
-): Promise<void> {
-  const at = new Date(Date.now() - options.ageMs);
-  // A writer puts its pending marker down before its claim, so a crash after the claim always leaves both.
-  await store.pending.insertOne({
-    _id: `${id}:${version}#leftover`,
-    changeId: `${id}:${version}`,
-    aggregateId: id,
-    version,
-    at,
-  });
-  await store.changes.insertOne({
-    _id: `${id}:${version}`,
-    aggregateId: id,
-    version,
-    state: state as Record<string, unknown>,
-    events: options.events ?? [],
-    published: false,
-    at,
-  });
-  if (options.head) {
-    await store.model.replaceOne({ _id: id } as never, { ...state, version } as never, { upsert: true });
-  }
 }
 
 /** `subject` and `data.version` of each message, to assert an order's event sequence. */

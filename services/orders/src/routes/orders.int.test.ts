@@ -1,6 +1,7 @@
-import { AggregateExistsError, errorBodySchema, jsonSchema, newEvent } from '@ticketing/common';
+import { AggregateExistsError, errorBodySchema, jsonSchema } from '@ticketing/common';
 import {
   eventually,
+  leaveCrashedChange,
   type OpenApiPaths,
   objectId,
   operationSummary,
@@ -9,19 +10,18 @@ import {
   signTestUser,
 } from '@ticketing/testing';
 import request from 'supertest';
-import { CLAIM_GRACE_MS } from '../models/lifecycle';
-import type { OrderState } from '../models/order';
-import {
-  commitLeftover,
-  eventSequence,
-  type OrdersHarness,
-  startOrdersHarness,
-} from '../test-support/harness';
+import { CLAIM_GRACE_MS } from '../app';
+import type { OrderState } from '../domain/order';
+import { eventSequence, type OrdersHarness, startOrdersHarness } from '../test-support/harness';
 
 let h: OrdersHarness;
 
 beforeAll(async () => {
-  h = await startOrdersHarness({ ORDER_EXPIRATION_SECONDS: '60' });
+  h = await startOrdersHarness({
+    ORDER_EXPIRATION_SECONDS: '60',
+    REORDER_COOLDOWN_SECONDS: '0',
+    REPLICA_WAIT_MS: '300',
+  });
 });
 
 afterAll(async () => {
@@ -68,7 +68,7 @@ describe('POST /api/orders', () => {
       userId: buyer.user.id,
       status: 'created',
       expiresAt: res.body.expiresAt,
-      ticket: { id: ticket.id, price: 42.5 },
+      ticket: { id: ticket.id, price: 42.5, version: 0 },
     });
   });
 
@@ -127,7 +127,7 @@ describe('POST /api/orders', () => {
     // Validly signed, but with a user id auth never issues: order.created could not name that buyer.
     const alien = signTestUser({ id: 'user-42' });
     expect((await placeOrder(alien.cookie, ticket.id)).status).toBe(401);
-    expect(await h.models.orders.model.countDocuments({ 'ticket.id': ticket.id })).toBe(0);
+    expect(await h.stores.orders.find({ 'ticket.id': ticket.id })).toHaveLength(0);
   });
 
   it('lets exactly one of 30 concurrent buyers reserve a ticket; the others get 409', async () => {
@@ -143,15 +143,15 @@ describe('POST /api/orders', () => {
     expect(statuses.filter((status) => status === 201)).toHaveLength(1);
     expect(statuses.filter((status) => status === 409)).toHaveLength(29);
     const winner = responses.find((res) => res.status === 201)!;
-    const orders = await h.models.orders.model.find({ 'ticket.id': ticket.id }).lean();
-    expect(orders.map((order) => String(order._id))).toEqual([winner.body.id]);
+    const orders = await h.stores.orders.find({ 'ticket.id': ticket.id });
+    expect(orders.map((order) => order._id)).toEqual([winner.body.id]);
     // One claim was written, by the winner; the 29 others lost the insert of that version.
-    expect(await h.models.reservations.get(ticket.id)).toMatchObject({ orderId: winner.body.id, version: 0 });
-    expect(await h.models.reservations.changes.countDocuments({ aggregateId: ticket.id })).toBe(1);
+    expect(await h.stores.reservations.get(ticket.id)).toMatchObject({ orderId: winner.body.id, version: 0 });
+    expect(await h.stores.reservations.history(ticket.id)).toHaveLength(1);
 
     await h.outboxesDrained();
     const created = (
-      await readStream({ servers: h.natsUrl, stream: 'ORDERS', filter: 'order.created' })
+      await readStream({ servers: h.nats.url, stream: 'ORDERS', filter: 'order.created' })
     ).filter((message) => (message.data as { ticket: { id: string } }).ticket.id === ticket.id);
     expect(created.map((message) => (message.data as { id: string }).id)).toEqual([winner.body.id]);
   });
@@ -208,7 +208,7 @@ describe('DELETE /api/orders/:id', () => {
       204,
     );
     // Released by the cancellation itself, not left for the next buyer to clean up.
-    expect(await h.models.reservations.get(ticket.id)).toMatchObject({ orderId: null, version: 1 });
+    expect(await h.stores.reservations.get(ticket.id)).toMatchObject({ orderId: null, version: 1 });
     const shown = await api().get(`/api/orders/${placed.body.id}`).set('Cookie', owner.cookie);
     expect(shown.body).toMatchObject({ status: 'cancelled', version: 1 });
     expect((await api().delete(`/api/orders/${placed.body.id}`).set('Cookie', owner.cookie)).status).toBe(
@@ -226,6 +226,7 @@ describe('DELETE /api/orders/:id', () => {
       id: placed.body.id,
       version: 1,
       ticket: { id: ticket.id },
+      reason: 'buyer_cancelled',
     });
   });
 
@@ -241,6 +242,7 @@ describe('DELETE /api/orders/:id', () => {
     expect((await api().delete(url)).status).toBe(401);
     expect((await api().get(url).set('Cookie', owner.cookie)).body.status).toBe('created');
 
+    await h.confirm(ticket, placed.body.id);
     await h.running.context.bus.publish('payment.created', {
       id: objectId(),
       version: 0,
@@ -262,6 +264,7 @@ describe('DELETE /api/orders/:id', () => {
     const ticket = await h.seedTicket();
     const owner = signTestUser();
     const placed = await placeOrder(owner.cookie, ticket.id);
+    await h.confirm(ticket, placed.body.id);
     await h.outboxesDrained();
 
     const [deleted] = await Promise.all([
@@ -274,7 +277,7 @@ describe('DELETE /api/orders/:id', () => {
       }),
     ]);
     await eventually(async () => {
-      expect(await h.models.orders.model.countDocuments({ _id: placed.body.id, version: 1 })).toBe(1);
+      expect(await h.stores.orders.get(placed.body.id)).toMatchObject({ version: 1 });
     });
     await h.outboxesDrained();
     // The payment may still be in the listener; its ack means it has had its say.
@@ -282,7 +285,7 @@ describe('DELETE /api/orders/:id', () => {
     await h.handled('payment.created', info.state.last_seq);
     await h.outboxesDrained();
 
-    const order = await h.models.orders.get(placed.body.id);
+    const order = await h.stores.orders.get(placed.body.id);
     const events = eventSequence(await h.orderEvents(placed.body.id));
     if (deleted.status === 204) {
       expect(order!.status).toBe('cancelled');
@@ -304,32 +307,38 @@ describe('DELETE /api/orders/:id', () => {
 describe('crash windows heal', () => {
   /** The order's state with a final status, as its version 1 holds it. */
   async function cancelledState(orderId: string): Promise<OrderState> {
-    const order = (await h.models.orders.get(orderId))!;
-    return { userId: order.userId, status: 'cancelled', expiresAt: order.expiresAt, ticket: order.ticket };
+    const { _id, version, ...order } = (await h.stores.orders.get(orderId))!;
+    return { ...order, status: 'cancelled', cancelReason: 'buyer_cancelled' };
   }
 
   function cancelledEvent(orderId: string, ticketId: string) {
-    return newEvent('order.cancelled', { id: orderId, version: 1, ticket: { id: ticketId } });
+    return {
+      id: objectId(),
+      subject: 'order.cancelled',
+      data: { id: orderId, version: 1, ticket: { id: ticketId }, reason: 'buyer_cancelled' },
+      correlationId: 'crash-test',
+      occurredAt: new Date(),
+    };
   }
 
   it('takes over a claim whose placement died, once it is older than the grace period, and voids that order id', async () => {
     const ticket = await h.seedTicket();
     const deadOrderId = objectId();
     // The state a placement leaves when it dies between its claim and its order.
-    await commitLeftover(
-      h.models.reservations,
+    await leaveCrashedChange(
+      h.stores.reservations,
       ticket.id,
       0,
-      { orderId: deadOrderId },
+      { orderId: deadOrderId, claimedAt: Date.now() - CLAIM_GRACE_MS - 1000, cooldowns: {} },
       { ageMs: CLAIM_GRACE_MS + 1000, head: true },
     );
 
     const res = await placeOrder(signTestUser().cookie, ticket.id);
     expect(res.status).toBe(201);
-    expect(await h.models.reservations.get(ticket.id)).toMatchObject({ orderId: res.body.id, version: 1 });
+    expect(await h.stores.reservations.get(ticket.id)).toMatchObject({ orderId: res.body.id, version: 1 });
     // Had it only been slow, its order now fails instead of making a second holder.
     await expect(
-      h.models.orders.create(deadOrderId, {
+      h.stores.orders.create(deadOrderId, {
         userId: objectId(),
         status: 'created',
         expiresAt: new Date(),
@@ -345,31 +354,36 @@ describe('crash windows heal', () => {
   it('keeps honouring a fresh claim whose order is not written yet (a placement in progress)', async () => {
     const ticket = await h.seedTicket();
     const placingOrderId = objectId();
-    await h.models.reservations.create(ticket.id, { orderId: placingOrderId });
+    await h.stores.reservations.create(ticket.id, {
+      orderId: placingOrderId,
+      claimedAt: Date.now(),
+      cooldowns: {},
+    });
     expect((await placeOrder(signTestUser().cookie, ticket.id)).status).toBe(409);
     // Its order id is left alone: the placement in progress can still complete.
-    expect(await h.models.orders.changes.countDocuments({ aggregateId: placingOrderId })).toBe(0);
+    expect(await h.stores.orders.history(placingOrderId)).toHaveLength(0);
   });
 
-  it('finishes a cancellation that died between its version 1 and the order’s head while NATS was out of reach', async () => {
+  it('finishes a cancellation that died between its version 1 and the order’s head, with NATS out of reach', async () => {
     const ticket = await h.seedTicket();
     const placed = await placeOrder(signTestUser().cookie, ticket.id);
     await h.outboxesDrained();
-    // A relay that cannot reach NATS publishes nothing and so rolls no head forward: only the buyer can heal.
-    await h.running.context.relay.stop();
+    await h.nats.stop();
     try {
-      await commitLeftover(h.models.orders, placed.body.id, 1, await cancelledState(placed.body.id), {
+      await leaveCrashedChange(h.stores.orders, placed.body.id, 1, await cancelledState(placed.body.id), {
         ageMs: 10_000,
         head: false,
         events: [cancelledEvent(placed.body.id, ticket.id)],
       });
-      expect(await h.models.orders.get(placed.body.id)).toMatchObject({ status: 'created', version: 0 });
-
-      expect((await placeOrder(signTestUser().cookie, ticket.id)).status).toBe(201);
-      expect(await h.models.orders.get(placed.body.id)).toMatchObject({ status: 'cancelled', version: 1 });
+      expect(await h.stores.orders.get(placed.body.id)).toMatchObject({ status: 'created', version: 0 });
+      // The relay writes the head before it publishes, so the order shows cancelled while NATS is still down.
+      await eventually(async () =>
+        expect(await h.stores.orders.get(placed.body.id)).toMatchObject({ status: 'cancelled', version: 1 }),
+      );
     } finally {
-      h.running.context.relay.start();
+      await h.nats.restart();
     }
+    expect((await placeOrder(signTestUser().cookie, ticket.id)).status).toBe(201);
     await h.outboxesDrained();
     expect(eventSequence(await h.orderEvents(placed.body.id))).toEqual([
       ['order.created', 0],
@@ -381,13 +395,103 @@ describe('crash windows heal', () => {
     const ticket = await h.seedTicket();
     const placed = await placeOrder(signTestUser().cookie, ticket.id);
     // The state a cancellation leaves when it dies after writing the order, before the release.
-    const order = (await h.models.orders.get(placed.body.id))!;
-    await h.models.orders.update(order, { status: 'cancelled' }, [cancelledEvent(placed.body.id, ticket.id)]);
-    expect(await h.models.reservations.get(ticket.id)).toMatchObject({ orderId: placed.body.id });
+    await h.stores.orders.decide(placed.body.id, (order) => ({ state: { ...order!, status: 'cancelled' } }));
+    expect(await h.stores.reservations.get(ticket.id)).toMatchObject({ orderId: placed.body.id });
 
     const next = await placeOrder(signTestUser().cookie, ticket.id);
     expect(next.status).toBe(201);
-    expect(await h.models.reservations.get(ticket.id)).toMatchObject({ orderId: next.body.id, version: 1 });
+    expect(await h.stores.reservations.get(ticket.id)).toMatchObject({ orderId: next.body.id, version: 1 });
+  });
+});
+
+describe('the rules of a fair sale', () => {
+  it('refuses a seller their own ticket (403)', async () => {
+    const seller = signTestUser();
+    const ticket = await h.seedTicket({ userId: seller.user.id });
+    const res = await placeOrder(seller.cookie, ticket.id);
+    expect(res.status).toBe(403);
+    expect(res.body.errors[0].message).toMatch(/own ticket/);
+  });
+
+  it('lets a buyer hold at most MAX_LIVE_ORDERS_PER_USER unpaid orders, also when they place them at once', async () => {
+    const tickets = await Promise.all(Array.from({ length: 8 }, () => h.seedTicket()));
+    const buyer = signTestUser();
+    const answers = await Promise.all(tickets.map((ticket) => placeOrder(buyer.cookie, ticket.id)));
+    expect(answers.filter((res) => res.status === 201)).toHaveLength(5);
+    const refused = answers.filter((res) => res.status === 409);
+    expect(refused).toHaveLength(3);
+    expect(refused[0]!.body.errors[0].message).toMatch(/5 unpaid orders/);
+    // No ticket is left held by a refused placement.
+    const held = await Promise.all(tickets.map((ticket) => h.stores.reservations.get(ticket.id)));
+    expect(held.filter((reservation) => reservation?.orderId)).toHaveLength(5);
+    // Cancelling one makes room for one more.
+    const placed = answers.find((res) => res.status === 201)!;
+    expect((await api().delete(`/api/orders/${placed.body.id}`).set('Cookie', buyer.cookie)).status).toBe(
+      204,
+    );
+    const free = tickets.find((_, i) => answers[i]!.status === 409)!;
+    expect((await placeOrder(buyer.cookie, free.id)).status).toBe(201);
+    expect((await placeOrder(buyer.cookie, (await h.seedTicket()).id)).status).toBe(409);
+  });
+});
+
+describe('read-your-writes', () => {
+  it('orders a ticket the replica learns of while the request waits, and answers 404 only after the wait', async () => {
+    const ticket = { id: objectId(), version: 0, title: 'Just listed', price: 5, userId: objectId() };
+    const buyer = signTestUser();
+    const ordering = placeOrder(buyer.cookie, ticket.id);
+    setTimeout(() => void h.publish('ticket.created', ticket), 100);
+    expect((await ordering).status).toBe(201);
+    const started = Date.now();
+    expect((await placeOrder(buyer.cookie, objectId())).status).toBe(404);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(250); // REPLICA_WAIT_MS=300 in this file
+  });
+
+  it('GET /api/orders/:id?waitFor=complete answers when the order completes, not before', async () => {
+    const ticket = await h.seedTicket();
+    const buyer = signTestUser();
+    const placed = await placeOrder(buyer.cookie, ticket.id);
+    await h.confirm(ticket, placed.body.id);
+    let answered = false;
+    const waiting = api()
+      .get(`/api/orders/${placed.body.id}?waitFor=complete&timeout=10`)
+      .set('Cookie', buyer.cookie)
+      .then((res) => {
+        answered = true;
+        return res;
+      });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(answered).toBe(false);
+    await h.publish('payment.created', {
+      id: objectId(),
+      version: 0,
+      orderId: placed.body.id,
+      chargeId: 'ch_wait',
+    });
+    const res = await waiting;
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ status: 'complete', version: 1 });
+    const quick = await api()
+      .get(`/api/orders/${placed.body.id}?waitFor=complete&timeout=0`)
+      .set('Cookie', buyer.cookie);
+    expect(quick.body.status).toBe('complete');
+    const bad = await api().get(`/api/orders/${placed.body.id}?timeout=99`).set('Cookie', buyer.cookie);
+    expect(bad.status).toBe(400);
+    expect(bad.body.errors[0].field).toBe('timeout');
+  });
+});
+
+describe('GET /api/orders pages', () => {
+  it('pages the caller’s orders oldest first with a Link to the next page', async () => {
+    const buyer = signTestUser();
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) ids.push((await placeOrder(buyer.cookie, (await h.seedTicket()).id)).body.id);
+    const first = await api().get('/api/orders?limit=2').set('Cookie', buyer.cookie);
+    expect(first.body.map((o: { id: string }) => o.id)).toEqual(ids.slice(0, 2));
+    expect(first.headers.link).toBe(`</api/orders?limit=2&after=${ids[1]}>; rel="next"`);
+    const second = await api().get(`/api/orders?limit=2&after=${ids[1]}`).set('Cookie', buyer.cookie);
+    expect(second.body.map((o: { id: string }) => o.id)).toEqual(ids.slice(2));
+    expect(second.headers.link).toBeUndefined();
   });
 });
 
@@ -401,9 +505,9 @@ describe('GET /openapi.json', () => {
     expect(operationSummary(paths)).toEqual({
       'POST /api/orders': {
         operationId: 'createOrder',
-        statuses: ['201', '400', '401', '404', '409', '413', '415', '500'],
+        statuses: ['201', '400', '401', '403', '404', '409', '413', '415', '500'],
       },
-      'GET /api/orders': { operationId: 'listOrders', statuses: ['200', '401', '500'] },
+      'GET /api/orders': { operationId: 'listOrders', statuses: ['200', '400', '401', '500'] },
       'GET /api/orders/{id}': {
         operationId: 'showOrder',
         statuses: ['200', '400', '401', '403', '404', '500'],
@@ -424,11 +528,18 @@ describe('GET /openapi.json', () => {
     for (const op of [paths['/api/orders']!.get!, paths['/api/orders/{id}']!.get!, cancel]) {
       expect(op.requestBody).toBeUndefined();
     }
-    for (const op of [paths['/api/orders/{id}']!.get!, cancel]) {
-      expect(op.parameters).toEqual([
-        expect.objectContaining({ name: 'id', in: 'path', required: true, schema: expect.any(Object) }),
-      ]);
-    }
+    const idParameter = expect.objectContaining({
+      name: 'id',
+      in: 'path',
+      required: true,
+      schema: expect.any(Object),
+    });
+    expect(cancel.parameters).toEqual([idParameter]);
+    expect(paths['/api/orders/{id}']!.get!.parameters).toEqual([
+      idParameter,
+      expect.objectContaining({ name: 'waitFor', in: 'query', required: false }),
+      expect.objectContaining({ name: 'timeout', in: 'query', required: false }),
+    ]);
 
     const id = { type: 'string', pattern: '^[a-f0-9]{24}$' };
     const order = {

@@ -29,3 +29,19 @@ it('reserves for 900 s unless ORDER_EXPIRATION_SECONDS says otherwise, and names
     ]);
   }
 });
+
+it('holds at most 5 unpaid orders per buyer and a 60 s reorder cooldown unless configured, naming bad values', () => {
+  expect(parseConfig(ordersConfigSchema, base)).toMatchObject({
+    MAX_LIVE_ORDERS_PER_USER: 5,
+    REORDER_COOLDOWN_SECONDS: 60,
+  });
+  for (const [variable, bad] of [
+    ['MAX_LIVE_ORDERS_PER_USER', '0'],
+    ['MAX_LIVE_ORDERS_PER_USER', 'many'],
+    ['REORDER_COOLDOWN_SECONDS', '-1'],
+    ['REORDER_COOLDOWN_SECONDS', '1.5'],
+  ] as const) {
+    const error = configError({ ...base, [variable]: bad });
+    expect((error as ConfigError).issues.map((issue) => issue.variable)).toEqual([variable]);
+  }
+});
