@@ -1,4 +1,4 @@
-import { ApiRouter, type ServiceDefinition } from '@ticketing/common';
+import type { ServiceDefinition } from '@ticketing/common';
 import { type AuthConfig, authConfigSchema } from './config';
 import { userModel } from './models/user';
 import { primeDummyHash } from './passwords/passwords';
@@ -14,48 +14,30 @@ const MAX_SWEEP_INTERVAL_MS = 60_000;
 
 /**
  * The auth service: users, sign-up/sign-in/sign-out and the current user. It owns no events, but starts like
- * every service (Mongo + NATS readiness are uniform), with no listeners and no stores for the relay.
+ * every service (Mongo + NATS readiness are uniform).
  */
 export const authService: ServiceDefinition<AuthConfig> = {
   name: 'auth',
   configSchema: authConfigSchema,
-  models(connection) {
-    userModel(connection);
-    rateLimitHitModel(connection);
-    return { outbox: [] };
-  },
-  workers({ connection, config, logger }) {
-    const windowMs = config.AUTH_RATE_LIMIT_WINDOW_SECONDS * 1000;
-    return [
-      new RateLimitHitSweeper(
-        rateLimitHitModel(connection),
-        Math.min(windowMs, MAX_SWEEP_INTERVAL_MS),
-        logger,
-      ),
-    ];
-  },
-  routes(app, { connection, config, logger }) {
+  build({ connection, config, logger }) {
     const users = userModel(connection);
+    const hits = rateLimitHitModel(connection);
+    const windowMs = config.AUTH_RATE_LIMIT_WINDOW_SECONDS * 1000;
     const limiters = createAuthRateLimiters(
-      rateLimitHitModel(connection),
-      {
-        windowMs: config.AUTH_RATE_LIMIT_WINDOW_SECONDS * 1000,
-        perIp: config.AUTH_RATE_LIMIT_PER_IP,
-        perEmail: config.AUTH_RATE_LIMIT_PER_EMAIL,
-      },
+      hits,
+      { windowMs, perIp: config.AUTH_RATE_LIMIT_PER_IP, perEmail: config.AUTH_RATE_LIMIT_PER_EMAIL },
       logger,
     );
     // The first unknown-email sign-in must not be the one that pays for building the dummy hash.
     primeDummyHash().catch((error: unknown) => logger.error({ err: error }, 'could not prepare dummy hash'));
-    const api = new ApiRouter({
-      title: 'auth API',
-      version: '1.0.0',
-      validateResponses: config.API_VALIDATE_RESPONSES,
-    });
-    signupRoute(api, users, limiters, config);
-    signinRoute(api, users, limiters, config);
-    signoutRoute(api);
-    currentUserRoute(api);
-    api.mount(app);
+    return {
+      routes(api) {
+        signupRoute(api, users, limiters, config);
+        signinRoute(api, users, limiters, config);
+        signoutRoute(api);
+        currentUserRoute(api);
+      },
+      workers: [new RateLimitHitSweeper(hits, Math.min(windowMs, MAX_SWEEP_INTERVAL_MS), logger)],
+    };
   },
 };

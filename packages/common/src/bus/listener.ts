@@ -40,7 +40,7 @@ export interface EventMeta {
  * - {@link PoisonMessageError}: never — dead-lettered at once;
  * - anything else: a failure — redelivered with growing delays, dead-lettered after `maxDeliver` deliveries.
  */
-export type EventHandler<S extends Subject> = (data: EventData<S>, meta: EventMeta) => Promise<void> | void;
+export type EventHandler<S extends Subject> = (data: EventData<S>, meta: EventMeta) => unknown;
 
 /** One entry of a service's subscription table: a subject and its handler. */
 export interface Subscription<S extends Subject = Subject> {

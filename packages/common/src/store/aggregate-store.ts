@@ -151,6 +151,11 @@ export class AggregateStore<S extends object> {
     return stored && this.visible(stored);
   }
 
+  /** True once the aggregate was created, even if its writer has not written (or died before) its head. */
+  async exists(id: string): Promise<boolean> {
+    return (await this.changes.findOne({ _id: `${id}:0` }, { projection: { _id: 1 } })) !== null;
+  }
+
   /** Heads matching `filter` (queries by other fields than `_id` need an index, see {@link StoreOptions}). */
   async find(filter: mongo.Filter<StoredHead>, options: mongo.FindOptions = {}): Promise<Array<Head<S>>> {
     const found = await this.heads.find(filter, options).toArray();
@@ -184,11 +189,10 @@ export class AggregateStore<S extends object> {
 
   /** Creates the aggregate at version 0 with its events; {@link AggregateExistsError} if `id` is taken. */
   async create(id: string, state: S, events: EventInput[] = []): Promise<Head<S>> {
-    const { head } = await this.decide(id, (current) => {
-      if (current) throw new AggregateExistsError(id);
-      return { state, events };
-    });
-    return head!;
+    // A fresh id needs no read: the claim of version 0 is the check.
+    const head = await this.commit(id, 0, stateOf(state as Record<string, unknown>), events);
+    if (!head) throw new AggregateExistsError(id);
+    return head;
   }
 
   /**
@@ -213,7 +217,9 @@ export class AggregateStore<S extends object> {
       if (verdict === 'duplicate') return 'duplicate';
       if (verdict === 'early') {
         // The head may be behind a change whose writer has not written it (or died): look before holding back.
-        if (attempt < this.maxAttempts && (await this.catchUp(target, stored?.version ?? -1))) continue;
+        const behind = attempt < this.maxAttempts ? await this.catchUp(target, stored?.version ?? -1) : 'none';
+        if (behind === 'pending') await this.pause(attempt);
+        if (behind !== 'none') continue;
         throw new OutOfOrderError(recorded, source.version);
       }
       const current = stored && this.visible(stored);
@@ -356,20 +362,23 @@ export class AggregateStore<S extends object> {
    */
   private async afterLostVersion(id: string, version: number, attempt: number): Promise<void> {
     if (attempt >= this.maxAttempts) throw new ContentionError(id, attempt);
-    if (await this.catchUp(id, version - 1)) return;
-    await sleep(Math.min(2 ** attempt, 50) * (0.5 + Math.random()));
+    if ((await this.catchUp(id, version - 1)) !== 'rolled-forward') await this.pause(attempt);
   }
 
   /**
-   * True when a change after version `headVersion` exists: written as the head now if its writer must have
-   * died, or after a short pause for a live one to finish. The caller reads again.
+   * Looks for the change after version `headVersion`: written as the head now if its writer must have died
+   * ('rolled-forward'), or left to its live writer ('pending'); 'none' when there is no such change.
    */
-  private async catchUp(id: string, headVersion: number): Promise<boolean> {
+  private async catchUp(id: string, headVersion: number): Promise<'rolled-forward' | 'pending' | 'none'> {
     const next = await this.changes.findOne({ _id: `${id}:${headVersion + 1}` });
-    if (!next) return false;
-    if (Date.now() - new Date(next.at).getTime() >= this.repairAfterMs) await this.rollForward(next);
-    else await sleep(5);
-    return true;
+    if (!next) return 'none';
+    if (Date.now() - new Date(next.at).getTime() < this.repairAfterMs) return 'pending';
+    await this.rollForward(next);
+    return 'rolled-forward';
+  }
+
+  private pause(attempt: number): Promise<void> {
+    return sleep(Math.min(2 ** attempt, 50) * (0.5 + Math.random()));
   }
 
   private visible(stored: StoredHead | Record<string, unknown>): Head<S> {

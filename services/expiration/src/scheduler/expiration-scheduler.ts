@@ -1,24 +1,13 @@
-import {
-  type AggregateStore,
-  type Head,
-  type Logger,
-  newEvent,
-  VersionConflictError,
-  type Worker,
-} from '@ticketing/common';
+import { ContentionError, type Logger, type Worker } from '@ticketing/common';
 import { Counter, type Registry } from 'prom-client';
-import type { ExpirationState } from '../models/expiration';
+import { type Expiration, type ExpirationStore, fire, SLOT_MS, slotOf } from '../domain/expiration';
 
 /** Options of {@link ExpirationScheduler}. */
 export interface ExpirationSchedulerOptions {
-  /** The expirations. */
-  store: AggregateStore<ExpirationState>;
-  /** Logger for failed passes. */
+  store: ExpirationStore;
   logger: Logger;
-  /** Poll interval in ms: catches jobs other replicas scheduled, and retries after failures. */
+  /** Poll interval in ms: catches jobs other replicas scheduled, and retries failures. */
   pollMs: number;
-  /** Due jobs read per query (default 100). */
-  batchSize?: number;
   /** The service's registry: `expirations_fired_total` and `expiration_claims_lost_total` are counted there. */
   metrics?: Registry;
 }
@@ -29,31 +18,28 @@ export const EXPIRATION_METRICS = {
   claimsLost: 'expiration_claims_lost_total',
 } as const;
 
-/** The named counter on `registry`, created on first use (one per registry, whatever builds it). */
-function counterOn(registry: Registry, name: string, help: string): Counter {
-  const existing = registry.getSingleMetric(name);
-  if (existing) return existing as Counter;
-  return new Counter({ name, help, registers: [registry] });
-}
-
 // setTimeout takes a signed 32-bit delay; longer waits are re-armed by the poll anyway.
 const MAX_TIMER_MS = 2 ** 31 - 1;
+/** Slots looked at again once a minute: a job a replica scheduled late and did not fire before dying. */
+const LOOKBACK_SLOTS = 30;
 
 /**
  * Publishes `expiration.complete` for each order when its time comes. Firing is version 1 of the expiration,
- * claimed by one insert that also carries the event (AggregateStore), so of several replicas polling the same
- * jobs exactly one fires each, and the outbox relay publishes it. Jobs live in Mongo: after a restart, the first
- * pass fires everything that came due while the service was down. Between polls, a timer set for the nearest
- * job makes short reservation windows expire on time.
+ * claimed by one insert that also carries the event, so of several replicas polling the same jobs exactly one
+ * fires each, and the relay publishes it. Jobs live in Mongo: at start, every scheduled job is read once (what
+ * came due while the service was down fires then); afterwards each poll reads only the current 10-second slot
+ * (an equality FerretDB's PostgreSQL backend can index, where a range over `expiresAt` would read every job),
+ * and a timer set for the nearest job this instance knows fires short reservation windows on time.
  */
 export class ExpirationScheduler implements Worker {
-  private readonly batchSize: number;
   private pollTimer: NodeJS.Timeout | undefined;
   private nextTimer: NodeJS.Timeout | undefined;
   private nextAt = Number.POSITIVE_INFINITY;
   private pass: Promise<void> | undefined;
   private again = false;
   private started = false;
+  private caughtUp = false;
+  private lastLookback = 0;
   /** Expirations this instance fired (wrote `expiration.complete` for) since it was built. */
   fired = 0;
   /** Due expirations another replica fired first, since this instance was built. */
@@ -62,23 +48,23 @@ export class ExpirationScheduler implements Worker {
   private readonly claimsLostCounter: Counter | undefined;
 
   constructor(private readonly options: ExpirationSchedulerOptions) {
-    this.batchSize = options.batchSize ?? 100;
     if (options.metrics) {
-      this.firedCounter = counterOn(
-        options.metrics,
-        EXPIRATION_METRICS.fired,
-        'Expirations this instance fired (wrote expiration.complete for)',
-      );
+      const registers = [options.metrics];
+      this.firedCounter = new Counter({
+        name: EXPIRATION_METRICS.fired,
+        help: 'Expirations this instance fired (wrote expiration.complete for)',
+        registers,
+      });
       // Normal with several replicas; a steady rise with one replica means heads are not being written.
-      this.claimsLostCounter = counterOn(
-        options.metrics,
-        EXPIRATION_METRICS.claimsLost,
-        'Due expirations another writer claimed first (version conflict on firing)',
-      );
+      this.claimsLostCounter = new Counter({
+        name: EXPIRATION_METRICS.claimsLost,
+        help: 'Due expirations another writer fired first',
+        registers,
+      });
     }
   }
 
-  /** Starts polling and runs a first pass at once (jobs that came due while no scheduler ran fire now). */
+  /** Starts polling and runs a first pass over every scheduled job. */
   start(): void {
     if (this.started) return;
     this.started = true;
@@ -97,10 +83,10 @@ export class ExpirationScheduler implements Worker {
     await this.pass;
   }
 
-  /** Tells the scheduler a job for `expiresAt` was scheduled: it sets a timer if that is the nearest. */
-  scheduled(expiresAt: Date): void {
-    if (expiresAt.getTime() <= Date.now()) this.kick();
-    else this.wakeAt(expiresAt.getTime());
+  /** A job was just scheduled here: fire it now if it is due, else make sure a timer wakes for it. */
+  scheduled(job: Expiration): void {
+    if (job.expiresAt.getTime() <= Date.now()) void this.fireSafely(job);
+    else this.wakeAt(job.expiresAt.getTime());
   }
 
   /** Runs a pass soon; cheap and coalescing. */
@@ -115,52 +101,57 @@ export class ExpirationScheduler implements Worker {
     });
   }
 
-  /** One pass: fires every due job; resolves with how many this instance fired. */
+  /** One pass: fires every due job it looks at; resolves with how many this instance fired. */
   async runOnce(): Promise<number> {
-    let fired = 0;
-    let horizon: Date;
-    for (;;) {
-      horizon = new Date();
-      const due = await this.options.store.model
-        .find({ status: 'scheduled', expiresAt: { $lte: horizon } })
-        .sort({ expiresAt: 1 })
-        .limit(this.batchSize)
-        .lean<Array<Head<ExpirationState>>>();
-      for (const job of due) if (await this.fire(job)) fired++;
-      if (due.length < this.batchSize) break;
+    const now = Date.now();
+    let jobs: Expiration[];
+    if (!this.caughtUp) {
+      jobs = await this.options.store.find({ status: 'scheduled' });
+    } else {
+      const slots = [slotOf(now)];
+      if (now - this.lastLookback > 60_000) {
+        this.lastLookback = now;
+        for (let slot = slotOf(now) - LOOKBACK_SLOTS; slot < slotOf(now); slot++) slots.push(slot);
+      }
+      jobs = (
+        await Promise.all(slots.map((dueSlot) => this.options.store.find({ status: 'scheduled', dueSlot })))
+      ).flat();
     }
-    await this.armForNextJob(horizon);
+    let fired = 0;
+    for (const job of jobs) {
+      if (job.expiresAt.getTime() <= now) {
+        if (await this.fire(job)) fired++;
+      } else {
+        this.wakeAt(job.expiresAt.getTime());
+      }
+    }
+    this.caughtUp = true;
+    // The next slot begins with the next poll at the latest; wake at its start so its jobs are not late.
+    this.wakeAt((slotOf(now) + 1) * SLOT_MS);
     return fired;
   }
 
-  private async fire(job: Head<ExpirationState>): Promise<boolean> {
-    try {
-      await this.options.store.update(job, { status: 'fired', firedAt: new Date() }, [
-        newEvent('expiration.complete', { orderId: job.orderId, version: 0 }),
-      ]);
-    } catch (error) {
-      if (!(error instanceof VersionConflictError)) throw error;
-      // Another replica fired it; if that replica died before writing the head, roll it forward when safe.
+  private async fire(job: Expiration): Promise<boolean> {
+    const { changed } = await this.options.store.decide(job._id, (current) =>
+      current ? fire(current, new Date()) : undefined,
+    );
+    if (changed) {
+      this.fired++;
+      this.firedCounter?.inc();
+    } else {
       this.claimsLost++;
       this.claimsLostCounter?.inc();
-      await this.options.store.repairHead(String(job._id), job.version + 1);
-      return false;
     }
-    this.fired++;
-    this.firedCounter?.inc();
-    return true;
+    return changed;
   }
 
-  /** Sets a timer for the nearest job after `horizon`, the instant the last due-query looked up to. */
-  private async armForNextJob(horizon: Date): Promise<void> {
-    // Only jobs after the horizon: a due job that could not fire is retried by the poll, not in a tight timer
-    // loop. Not "after now": a job falling due between the due-query and this one (a timer fires a millisecond
-    // early by the wall clock) would then be in neither, and wait for the next poll.
-    const next = await this.options.store.model
-      .findOne({ status: 'scheduled', expiresAt: { $gt: horizon } })
-      .sort({ expiresAt: 1 })
-      .lean<Head<ExpirationState>>();
-    if (next) this.wakeAt(new Date(next.expiresAt).getTime());
+  private async fireSafely(job: Expiration): Promise<void> {
+    try {
+      await this.fire(job);
+    } catch (error) {
+      // The poll looks at the job again.
+      this.options.logger.warn({ err: error, orderId: job.orderId }, 'could not fire an expiration yet');
+    }
   }
 
   private wakeAt(at: number): void {
@@ -184,7 +175,8 @@ export class ExpirationScheduler implements Worker {
       try {
         await this.runOnce();
       } catch (error) {
-        this.options.logger.warn({ err: error }, 'expiration pass failed; the next poll retries');
+        const level = error instanceof ContentionError ? 'info' : 'warn';
+        this.options.logger[level]({ err: error }, 'expiration pass failed; the next poll retries');
         return;
       }
     } while (this.again && this.started);

@@ -19,21 +19,20 @@ import request from 'supertest';
 import { paymentsService } from '../app';
 import type { PaymentsConfig } from '../config';
 import { SANDBOX_COLLECTION, SandboxGateway } from '../gateway/sandbox-gateway';
-import type { PaymentsModels } from '../models/models';
-import type { PaymentClaim } from '../models/payment';
-import { fastListeners, orderCreated, sandboxEnv } from '../test-support/fixtures';
+import type { PaymentClaim } from '../models/claims';
+import { fastListeners, orderCreated, sandboxEnv, storesOf } from '../test-support/fixtures';
 import { chargeRequestOf } from './order-charge';
 
 let nats: NatsServerHandle;
 let mongo: MongoHandle;
-let running: RunningService<PaymentsConfig, PaymentsModels>;
+let running: RunningService<PaymentsConfig>;
 
 const GRACE_SECONDS = 60; // the default, stated here because the claims below are aged against it
 
 beforeAll(async () => {
   [nats, mongo] = await Promise.all([startNats(), startMongo()]);
   running = await startService(
-    { ...paymentsService, listenerOptions: fastListeners },
+    { ...paymentsService, tuning: { listeners: fastListeners } },
     { env: sandboxEnv(nats, mongo, { PAYMENT_CLAIM_GRACE_SECONDS: String(GRACE_SECONDS) }), listen: false },
   );
 });
@@ -44,7 +43,7 @@ afterAll(async () => {
   await nats?.close();
 });
 
-const models = () => running.context.models;
+const models = () => storesOf(running);
 const quiet = { warn: () => {} };
 
 /** Publishes `order.created` for a new order of `userId` and waits until the replica has it. */
@@ -122,7 +121,7 @@ it('resumes a stale claim whose charge went through before the crash: that charg
   const { charges } = await sandboxRecordsOf(order.id);
   expect(charges).toHaveLength(1);
   expect(charges[0]).toMatchObject({ chargeId, token: 'tok_visa', amountCents: 4250, status: 'succeeded' });
-  const stored = await models().payments.model.find({ orderId: order.id }).lean();
+  const stored = await models().payments.find({ orderId: order.id });
   expect(stored).toEqual([
     expect.objectContaining({
       _id: claim.paymentId,
@@ -155,7 +154,7 @@ it('resumes a stale claim whose charge never left: charged now, once, even by tw
   expect(responses.every((r) => /already paid/i.test(r.body.errors[0].message))).toBe(true);
   const { charges } = await sandboxRecordsOf(order.id);
   expect(charges).toHaveLength(1);
-  expect(await models().payments.model.countDocuments({ orderId: order.id })).toBe(1);
+  expect(await (await models().payments.find({ orderId: order.id })).length).toBe(1);
   const events = await publishedPaymentEvents(order.id, claim.paymentId);
   expect(events).toEqual([
     { id: claim.paymentId, version: 0, orderId: order.id, chargeId: charges[0]!.chargeId },
@@ -172,7 +171,7 @@ it('leaves a claim younger than the grace period to its charger: 409 in progress
   expect(response.status).toBe(409);
   expect(response.body.errors[0].message).toMatch(/in progress/i);
   expect((await sandboxRecordsOf(order.id)).charges).toHaveLength(0);
-  expect(await models().payments.model.countDocuments({ orderId: order.id })).toBe(0);
+  expect(await (await models().payments.find({ orderId: order.id })).length).toBe(0);
 });
 
 it('releases a stale claim whose card is declined, recording nothing', async () => {
@@ -185,7 +184,7 @@ it('releases a stale claim whose card is declined, recording nothing', async () 
 
   expect(response.status).toBe(402);
   expect(await models().claims.countDocuments({ _id: order.id })).toBe(0);
-  expect(await models().payments.model.countDocuments({ orderId: order.id })).toBe(0);
+  expect(await (await models().payments.find({ orderId: order.id })).length).toBe(0);
   const { charges } = await sandboxRecordsOf(order.id);
   expect(charges).toEqual([
     expect.objectContaining({ status: 'failed' }),
@@ -216,7 +215,7 @@ it('resumes a stale claim met by order.cancelled: records the charge, its paymen
   expect(refunds).toEqual([
     expect.objectContaining({ _id: `refund-${order.id}`, chargeId, refundId: expect.stringMatching(/^re_/) }),
   ]);
-  expect(await models().payments.model.countDocuments({ orderId: order.id })).toBe(1);
+  expect(await (await models().payments.find({ orderId: order.id })).length).toBe(1);
   expect(await publishedPaymentEvents(order.id, claim.paymentId)).toEqual([
     { id: claim.paymentId, version: 0, orderId: order.id, chargeId },
   ]);

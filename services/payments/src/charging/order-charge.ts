@@ -1,23 +1,17 @@
-import {
-  AggregateExistsError,
-  type AggregateStore,
-  type Head,
-  type Logger,
-  newEvent,
-} from '@ticketing/common';
-import type { Model } from 'mongoose';
+import { AggregateExistsError, type Logger } from '@ticketing/common';
+import type { Payment, PaymentStore } from '../domain/payment';
 import {
   type ChargeRequest,
   InvalidPaymentTokenError,
   PaymentDeclinedError,
   type PaymentGateway,
 } from '../gateway/payment-gateway';
-import type { PaymentClaim, PaymentState } from '../models/payment';
+import type { PaymentClaim, PaymentClaimModel } from '../models/claims';
 
 /** What charging an order, and finishing an abandoned charge, needs. */
 export interface ChargeDeps {
-  claims: Model<PaymentClaim>;
-  payments: AggregateStore<PaymentState>;
+  claims: PaymentClaimModel;
+  payments: PaymentStore;
   gateway: PaymentGateway;
   logger: Logger;
   /** Age, in ms, from which a claim without a payment is taken as abandoned by a process that died. */
@@ -46,11 +40,6 @@ export class ClaimNotResumableError extends Error {
 
 /** What {@link resumeClaim} found and did. */
 export type ResumeOutcome = 'paid' | 'released';
-
-/** Cents for a price in major units; the catalog allows at most two decimals, so rounding only removes float noise. */
-export function toCents(price: number): number {
-  return Math.round(price * 100);
-}
 
 /** How long ago a claim was taken, in ms. */
 export function claimAgeMs(claim: Pick<PaymentClaim, 'at'>, now = Date.now()): number {
@@ -83,19 +72,17 @@ export function idempotencyKeyOf(claim: Pick<PaymentClaim, '_id' | 'paymentId'>)
   return `${claim._id}-${claim.paymentId}`;
 }
 
-/** True once the claim's payment is recorded: its version 0 exists, even if its head is not written yet. */
-export async function isRecorded(deps: Pick<ChargeDeps, 'payments'>, claim: PaymentClaim): Promise<boolean> {
-  return (await deps.payments.getChange(claim.paymentId, 0)) !== null;
+/** True once the claim's payment is recorded, even if its writer died before the rest of its work. */
+export function isRecorded(deps: Pick<ChargeDeps, 'payments'>, claim: PaymentClaim): Promise<boolean> {
+  return deps.payments.exists(claim.paymentId);
 }
 
-/** The claim's payment head, rolled forward if its writer died after the change; null if there is none (yet). */
-export async function paymentOfClaim(
+/** The claim's payment, or null if there is none (yet). */
+export function paymentOfClaim(
   deps: Pick<ChargeDeps, 'payments'>,
   claim: PaymentClaim,
-): Promise<Head<PaymentState> | null> {
-  const payment = await deps.payments.get(claim.paymentId);
-  if (payment) return payment;
-  return (await deps.payments.repairHead(claim.paymentId, 0)) ? deps.payments.get(claim.paymentId) : null;
+): Promise<Payment | null> {
+  return deps.payments.get(claim.paymentId);
 }
 
 /**
@@ -122,7 +109,7 @@ export async function recordPayment(
         chargeId,
         paidAt: new Date(),
       },
-      [newEvent('payment.created', { id: paymentId, version: 0, orderId, chargeId })],
+      [{ subject: 'payment.created', data: { id: paymentId, orderId, chargeId } }],
     );
   } catch (error) {
     if (!(error instanceof AggregateExistsError)) throw error;

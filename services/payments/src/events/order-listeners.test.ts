@@ -11,25 +11,28 @@ import {
 import request from 'supertest';
 import { createPaymentsService, stripeGatewayFromConfig } from '../app';
 import type { PaymentsConfig } from '../config';
-import type { PaymentsModels } from '../models/models';
-import { acknowledgedThrough, fastListeners, orderCreated, paymentsEnv } from '../test-support/fixtures';
+import {
+  acknowledgedThrough,
+  fastListeners,
+  orderCreated,
+  paymentsEnv,
+  storesOf,
+} from '../test-support/fixtures';
 import { RecordingGateway } from '../test-support/recording-gateway';
 
 let nats: NatsServerHandle;
 let mongo: MongoHandle;
-let running: RunningService<PaymentsConfig, PaymentsModels>;
+let running: RunningService<PaymentsConfig>;
 let gateway: RecordingGateway;
 
 beforeAll(async () => {
   [nats, mongo] = await Promise.all([startNats(), startMongo()]);
-  const definition = createPaymentsService({
-    gateway: (context) => {
-      gateway = new RecordingGateway(stripeGatewayFromConfig(context.config));
-      return gateway;
-    },
+  const definition = createPaymentsService((context) => {
+    gateway = new RecordingGateway(stripeGatewayFromConfig(context.config));
+    return gateway;
   });
   running = await startService(
-    { ...definition, listenerOptions: fastListeners },
+    { ...definition, tuning: { listeners: fastListeners } },
     { env: paymentsEnv(nats, mongo), listen: false },
   );
 });
@@ -40,9 +43,9 @@ afterAll(async () => {
   await nats?.close();
 });
 
-const orders = () => running.context.models.orders;
-const payments = () => running.context.models.payments;
-const claims = () => running.context.models.claims;
+const orders = () => storesOf(running).orders;
+const payments = () => storesOf(running).payments;
+const claims = () => storesOf(running).claims;
 const publish: RunningService['context']['bus']['publish'] = (subject, data, options) =>
   running.context.bus.publish(subject, data, options);
 
@@ -127,7 +130,7 @@ it('refunds a payment whose order is cancelled afterwards, once, however often t
     acknowledgedThrough(running.context.bus, 'ORDERS', durableName('payments', 'order.cancelled'), again.seq),
   );
   expect(gateway.refunds.filter((r) => r.chargeId === chargeId)).toHaveLength(1);
-  expect(await payments().model.countDocuments({ orderId: order.id })).toBe(1);
+  expect(await (await payments().find({ orderId: order.id })).length).toBe(1);
   expect(await claims().countDocuments({ _id: order.id })).toBe(1);
 });
 

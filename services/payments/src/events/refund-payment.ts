@@ -1,4 +1,4 @@
-import { PoisonMessageError, VersionConflictError } from '@ticketing/common';
+import { PoisonMessageError } from '@ticketing/common';
 import {
   type ChargeDeps,
   ClaimNotResumableError,
@@ -7,7 +7,7 @@ import {
   paymentOfClaim,
   resumeClaim,
 } from '../charging/order-charge';
-import type { PaymentClaim } from '../models/payment';
+import type { PaymentClaim } from '../models/claims';
 
 /** The order's charge is still in flight; the refund is retried once it settled (paid, or failed and released). */
 export class PaymentNotSettledError extends Error {
@@ -59,14 +59,12 @@ export async function refundPaymentOfOrder(deps: RefundDeps, orderId: string): P
     chargeId: payment.chargeId,
     idempotencyKey: `refund-${orderId}`,
   });
-  try {
-    await deps.payments.update(payment, { status: 'refunded', refundId, refundedAt: new Date() });
-  } catch (error) {
-    if (!(error instanceof VersionConflictError)) throw error;
-    // A concurrent delivery recorded it first (the gateway gave it the same refund): done, or retry if not.
-    const now = await deps.payments.get(claim.paymentId);
-    if (now?.status !== 'refunded') throw error;
-    return 'already-refunded';
-  }
+  const { changed } = await deps.payments.decide(claim.paymentId, (current) =>
+    // A concurrent delivery may have recorded it first: the gateway gave it the same refund (same key).
+    current && current.status !== 'refunded'
+      ? { state: { ...current, status: 'refunded', refundId, refundedAt: new Date() } }
+      : undefined,
+  );
+  if (!changed) return 'already-refunded';
   return 'refunded';
 }

@@ -15,12 +15,11 @@ import {
 import request from 'supertest';
 import { paymentsService } from '../app';
 import type { PaymentsConfig } from '../config';
-import type { PaymentsModels } from '../models/models';
-import { fastListeners, orderCreated, paymentsEnv, sandboxEnv } from '../test-support/fixtures';
+import { fastListeners, orderCreated, paymentsEnv, sandboxEnv, storesOf } from '../test-support/fixtures';
 import { closedPort } from '../test-support/servers';
 import { SANDBOX_COLLECTION } from './sandbox-gateway';
 
-type Running = RunningService<PaymentsConfig, PaymentsModels>;
+type Running = RunningService<PaymentsConfig>;
 
 let nats: NatsServerHandle;
 let mongo: MongoHandle;
@@ -41,7 +40,7 @@ afterAll(async () => {
 /** Runs `body` against a payments instance with this environment, then stops the instance. */
 async function withPayments(env: Env, body: (running: Running) => Promise<void>) {
   const running = await startService(
-    { ...paymentsService, listenerOptions: fastListeners },
+    { ...paymentsService, tuning: { listeners: fastListeners } },
     { env, listen: false },
   );
   try {
@@ -58,7 +57,7 @@ async function paymentEventsOf(orderId: string) {
 
 async function knowOrder(running: Running, order: EventData<'order.created'>) {
   await running.context.bus.publish('order.created', order);
-  await eventually(async () => expect(await running.context.models.orders.get(order.id)).not.toBeNull());
+  await eventually(async () => expect(await storesOf(running).orders.get(order.id)).not.toBeNull());
 }
 
 function pay(running: Running, orderId: string, token = 'tok_visa') {
@@ -80,11 +79,9 @@ it('answers 502 when the gateway is unreachable, records no payment, and keeps t
 
       expect(response.status).toBe(502);
       expect(response.body.errors[0].message).toMatch(/payment provider/i);
-      expect(
-        await running.context.models.payments.model.countDocuments({ orderId: unreachableOrder.id }),
-      ).toBe(0);
+      expect((await storesOf(running).payments.find({ orderId: unreachableOrder.id })).length).toBe(0);
       // The outcome is unknown to the service (a timeout looks the same): only the claim's own key may retry it.
-      expect(await running.context.models.claims.countDocuments({ _id: unreachableOrder.id })).toBe(1);
+      expect(await storesOf(running).claims.countDocuments({ _id: unreachableOrder.id })).toBe(1);
       expect((await pay(running, unreachableOrder.id)).status).toBe(409);
     },
   );
@@ -98,8 +95,9 @@ it('answers 402 with the decline reason when the card is declined (sandbox gatew
 
     expect(response.status).toBe(402);
     expect(response.body).toEqual({ errors: [{ message: 'Your card was declined.', field: 'token' }] });
-    const { models, connection } = running.context;
-    expect(await models.payments.model.countDocuments({ orderId: declinedOrder.id })).toBe(0);
+    const models = storesOf(running);
+    const { connection } = running.context;
+    expect(await (await models.payments.find({ orderId: declinedOrder.id })).length).toBe(0);
     expect(await models.claims.countDocuments({ _id: declinedOrder.id })).toBe(0);
     // The sandbox recorded the decline, as Stripe does; each attempt has its own idempotency key, so the
     // buyer can try again — with the same card (declined again) or another one (charged).
@@ -120,7 +118,7 @@ it('answers 402 with the decline reason when the card is declined (sandbox gatew
         .collection(SANDBOX_COLLECTION)
         .countDocuments({ kind: 'charge', 'metadata.orderId': declinedOrder.id }),
     ).toBe(3);
-    expect(await models.payments.model.countDocuments({ orderId: declinedOrder.id })).toBe(1);
+    expect(await (await models.payments.find({ orderId: declinedOrder.id })).length).toBe(1);
 
     await knowOrder(running, unknownTokenOrder);
     const unknownToken = await pay(running, unknownTokenOrder.id, 'tok_not_a_test_token');
@@ -141,8 +139,6 @@ it('settles the failed attempt once the gateway works again: the claim is charge
     expect(response.status).toBe(409); // the earlier attempt is now charged and recorded: already paid
     expect(response.body.errors[0].message).toMatch(/already paid/i);
     await eventually(async () => expect(await paymentEventsOf(unreachableOrder.id)).toHaveLength(1));
-    expect(await running.context.models.payments.model.countDocuments({ orderId: unreachableOrder.id })).toBe(
-      1,
-    );
+    expect((await storesOf(running).payments.find({ orderId: unreachableOrder.id })).length).toBe(1);
   });
 });

@@ -15,25 +15,22 @@ import {
 import request from 'supertest';
 import { createPaymentsService, stripeGatewayFromConfig } from '../app';
 import type { PaymentsConfig } from '../config';
-import type { PaymentsModels } from '../models/models';
-import { fastListeners, orderCreated, paymentsEnv } from '../test-support/fixtures';
+import { fastListeners, orderCreated, paymentsEnv, storesOf } from '../test-support/fixtures';
 import { RecordingGateway } from '../test-support/recording-gateway';
 
 let nats: NatsServerHandle;
 let mongo: MongoHandle;
-let running: RunningService<PaymentsConfig, PaymentsModels>;
+let running: RunningService<PaymentsConfig>;
 let gateway: RecordingGateway;
 
 beforeAll(async () => {
   [nats, mongo] = await Promise.all([startNats(), startMongo()]);
-  const definition = createPaymentsService({
-    gateway: (context) => {
-      gateway = new RecordingGateway(stripeGatewayFromConfig(context.config));
-      return gateway;
-    },
+  const definition = createPaymentsService((context) => {
+    gateway = new RecordingGateway(stripeGatewayFromConfig(context.config));
+    return gateway;
   });
   running = await startService(
-    { ...definition, listenerOptions: fastListeners },
+    { ...definition, tuning: { listeners: fastListeners } },
     { env: paymentsEnv(nats, mongo), listen: false },
   );
 });
@@ -44,9 +41,9 @@ afterAll(async () => {
   await nats?.close();
 });
 
-const orders = () => running.context.models.orders;
-const payments = () => running.context.models.payments;
-const claims = () => running.context.models.claims;
+const orders = () => storesOf(running).orders;
+const payments = () => storesOf(running).payments;
+const claims = () => storesOf(running).claims;
 
 /** Publishes `order.created` for a new order of `userId` and waits until the replica has it. */
 async function seedOrder(userId: string, price = 20): Promise<EventData<'order.created'>> {
@@ -141,7 +138,7 @@ it('lets exactly one of two concurrent payments for an order charge: one 201, on
   expect(responses.map((r) => r.status).sort()).toEqual([201, 409]);
   expect(responses.find((r) => r.status === 409)!.body.errors[0]).toMatchObject({ field: 'orderId' });
   expect(gateway.chargesOf(order.id)).toHaveLength(1);
-  const stored = await payments().model.find({ orderId: order.id }).lean();
+  const stored = await payments().find({ orderId: order.id });
   expect(stored).toHaveLength(1);
   expect(stored[0]!.status).toBe('paid');
   const events = await eventually(async () => {
@@ -164,7 +161,7 @@ it('answers 401 without a signed-in user', async () => {
     .post('/api/payments')
     .send({ orderId: order.id, token: 'tok_visa' });
   expect(response.status).toBe(401);
-  expect(await payments().model.countDocuments({ orderId: order.id })).toBe(0);
+  expect(await (await payments().find({ orderId: order.id })).length).toBe(0);
   expect(await claims().countDocuments({ _id: order.id })).toBe(0);
 });
 
@@ -209,7 +206,7 @@ it("answers 403 for someone else's order and charges nothing", async () => {
   const response = await pay(intruder.cookie, { orderId: order.id, token: 'tok_visa' });
   expect(response.status).toBe(403);
   expect(gateway.chargesOf(order.id)).toHaveLength(0);
-  expect(await payments().model.countDocuments({ orderId: order.id })).toBe(0);
+  expect(await (await payments().find({ orderId: order.id })).length).toBe(0);
   expect(await claims().countDocuments({ _id: order.id })).toBe(0);
 });
 
@@ -224,7 +221,7 @@ it('answers 409 for a cancelled order and charges nothing', async () => {
   expect(response.status).toBe(409);
   expect(response.body.errors[0].message).toMatch(/cancelled/i);
   expect(gateway.chargesOf(order.id)).toHaveLength(0);
-  expect(await payments().model.countDocuments({ orderId: order.id })).toBe(0);
+  expect(await (await payments().find({ orderId: order.id })).length).toBe(0);
   expect(await claims().countDocuments({ _id: order.id })).toBe(0);
 });
 

@@ -16,32 +16,42 @@ import {
   recordPayment,
   releaseClaim,
   resumeClaim,
-  toCents,
 } from '../charging/order-charge';
+import { type OrderCopy, type OrderCopyStore, paymentRefusal, toCents } from '../domain/payment';
 import {
   InvalidPaymentTokenError,
   PaymentDeclinedError,
   PaymentGatewayError,
 } from '../gateway/payment-gateway';
-import type { PaymentsModels } from '../models/models';
-import type { OrderState } from '../models/order';
-import type { PaymentClaim } from '../models/payment';
+import type { PaymentClaim } from '../models/claims';
 import { BadGatewayError, PaymentRequiredError } from './http-errors';
 import { newPaymentBodySchema, paymentCreatedSchema } from './schemas';
 
 /** What the payment route works with. */
 export interface NewPaymentDeps extends ChargeDeps {
-  models: PaymentsModels;
+  orders: OrderCopyStore;
 }
 
 function isDuplicateKey(error: unknown): boolean {
   return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 11000;
 }
 
-function refusalFor(order: OrderState): ConflictError | undefined {
-  if (order.status === 'cancelled') return new ConflictError('Order is cancelled', 'orderId');
-  if (order.status === 'complete') return new ConflictError('Order is already paid', 'orderId');
+function refusalFor(order: OrderCopy): ConflictError | undefined {
+  const refusal = paymentRefusal(order);
+  if (refusal === 'cancelled') return new ConflictError('Order is cancelled', 'orderId');
+  if (refusal === 'paid') return new ConflictError('Order is already paid', 'orderId');
   return undefined;
+}
+
+/** Inserts the claim; false when the order has one already (the unique `_id` is the lock). */
+async function insertClaim(deps: NewPaymentDeps, claim: PaymentClaim): Promise<boolean> {
+  try {
+    await deps.claims.create(claim);
+    return true;
+  } catch (error) {
+    if (isDuplicateKey(error)) return false;
+    throw error;
+  }
 }
 
 const alreadyPaid = () => new ConflictError('Order is already paid', 'orderId');
@@ -61,35 +71,34 @@ function badGateway(deps: NewPaymentDeps, error: unknown, orderId: string): BadG
  * never a second charge) — paid is a 409, a refused card frees the claim for this attempt.
  */
 async function takeClaim(deps: NewPaymentDeps, claim: PaymentClaim): Promise<void> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      await deps.claims.create(claim);
-      return;
-    } catch (error) {
-      if (!isDuplicateKey(error)) throw error;
-    }
-    const holder = await deps.claims.findById(claim._id).lean<PaymentClaim>();
-    if (!holder) {
-      if (attempt === 0) continue; // released between our insert and our read: try once more
-      throw inProgress();
-    }
-    if ((await isRecorded(deps, holder)) || (await deps.payments.model.exists({ orderId: claim._id }))) {
-      throw alreadyPaid();
-    }
-    if (attempt > 0 || claimAgeMs(holder) < deps.claimGraceMs) throw inProgress();
-    let outcome: Awaited<ReturnType<typeof resumeClaim>>;
-    try {
-      outcome = await resumeClaim(deps, holder);
-    } catch (error) {
-      if (error instanceof PaymentGatewayError) throw badGateway(deps, error, claim._id);
-      if (error instanceof ClaimNotResumableError) {
-        deps.logger.error({ err: error, orderId: claim._id }, 'payment claim needs reconciliation');
-        throw new ConflictError('A payment for this order needs checking by support', 'orderId');
-      }
-      throw error;
-    }
-    if (outcome === 'paid') throw alreadyPaid();
+  if (await insertClaim(deps, claim)) return;
+  const holder = await deps.claims.findById(claim._id).lean<PaymentClaim>();
+  // Released between our insert and our read: the order is free to claim once more.
+  if (!holder) {
+    if (await insertClaim(deps, claim)) return;
+    throw inProgress();
   }
+  if (
+    (await isRecorded(deps, holder)) ||
+    (await deps.payments.find({ orderId: claim._id }, { limit: 1 })).length > 0
+  ) {
+    throw alreadyPaid();
+  }
+  if (claimAgeMs(holder) < deps.claimGraceMs) throw inProgress();
+  let outcome: Awaited<ReturnType<typeof resumeClaim>>;
+  try {
+    outcome = await resumeClaim(deps, holder);
+  } catch (error) {
+    if (error instanceof PaymentGatewayError) throw badGateway(deps, error, claim._id);
+    if (error instanceof ClaimNotResumableError) {
+      deps.logger.error({ err: error, orderId: claim._id }, 'payment claim needs reconciliation');
+      throw new ConflictError('A payment for this order needs checking by support', 'orderId');
+    }
+    throw error;
+  }
+  if (outcome === 'paid') throw alreadyPaid();
+  // The dead charger's card was refused and its claim released: this attempt may have the order now.
+  if (!(await insertClaim(deps, claim))) throw inProgress();
 }
 
 /**
@@ -101,7 +110,7 @@ async function takeClaim(deps: NewPaymentDeps, claim: PaymentClaim): Promise<voi
  * by the next one to meet it (see {@link resumeClaim}).
  */
 export function declareNewPayment(api: ApiRouter, deps: NewPaymentDeps): void {
-  const { models, gateway } = deps;
+  const { orders, gateway } = deps;
 
   api.route({
     method: 'post',
@@ -119,7 +128,7 @@ export function declareNewPayment(api: ApiRouter, deps: NewPaymentDeps): void {
       },
       403: { description: 'The order belongs to someone else', schema: errorBodySchema },
       404: {
-        description: 'No such order (yet: the order may not have reached payments)',
+        description: 'No such order (waited for up to REPLICA_WAIT_MS for an order just placed)',
         schema: errorBodySchema,
       },
       409: {
@@ -137,7 +146,8 @@ export function declareNewPayment(api: ApiRouter, deps: NewPaymentDeps): void {
       const { orderId, token } = req.body;
       const user = req.currentUser!;
 
-      const order = await models.orders.get(orderId);
+      // Read-your-writes: an order placed a moment ago may still be on its way here.
+      const order = await orders.waitFor(orderId);
       if (!order) throw new NotFoundError('Order not found');
       if (order.userId !== user.id) throw new ForbiddenError('This order belongs to someone else');
       const refusal = refusalFor(order);
@@ -156,7 +166,7 @@ export function declareNewPayment(api: ApiRouter, deps: NewPaymentDeps): void {
 
       // The cancel listener looks for a claim after marking the order cancelled; reading the order again after
       // our claim means one of us always sees the other: either we see the cancel here, or it sees our claim.
-      const current = await models.orders.get(orderId);
+      const current = await orders.get(orderId);
       const lateRefusal = current ? refusalFor(current) : undefined;
       if (lateRefusal) {
         await releaseClaim(deps, claim);

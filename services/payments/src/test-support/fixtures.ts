@@ -1,5 +1,8 @@
-import type { Bus, Env, EventData } from '@ticketing/common';
+import type { Bus, Env, EventData, RunningService } from '@ticketing/common';
 import { type MongoHandle, type NatsServerHandle, objectId, serviceTestEnv } from '@ticketing/testing';
+import type { PaymentsConfig } from '../config';
+import type { OrderCopyStore, PaymentStore } from '../domain/payment';
+import type { PaymentClaimModel } from '../models/claims';
 
 /**
  * stripe-mock's address from `STRIPE_MOCK_URL` (CI's .ci/run starts it). Throws when unset: the payments suite
@@ -63,4 +66,14 @@ export async function acknowledgedThrough(bus: Bus, stream: string, durable: str
     throw new Error(`${durable} acknowledged through ${info.ack_floor.stream_seq}, waiting for ${seq}`);
   }
   return info;
+}
+
+/** What payments tests look at: its stores and its claims. */
+export function storesOf(running: RunningService<PaymentsConfig>) {
+  const { orders, payments } = running.parts.stores as unknown as {
+    orders: OrderCopyStore;
+    payments: PaymentStore;
+  };
+  const claims = running.context.connection.models.PaymentClaim as PaymentClaimModel;
+  return { orders, payments, claims };
 }

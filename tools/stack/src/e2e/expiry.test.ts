@@ -52,8 +52,12 @@ it('cancels an unpaid order when its window ends and puts the ticket back on sal
   const paidLate = await buyer.request('POST', '/api/payments', { orderId: order.id, token: 'tok_visa' });
   expect(paidLate.status).toBe(409);
 
-  const again = await orderTicket(buyer, ticket.id); // back on sale: it can be ordered again
+  // Back on sale: another buyer can order it; the one who let it expire waits out REORDER_COOLDOWN_SECONDS.
+  const other = await new ApiClient(test.stack.url).signup();
+  const again = await orderTicket(other, ticket.id);
   expect(again.status).toBe('created');
+  const cooling = await buyer.request('POST', '/api/orders', { ticketId: ticket.id });
+  expect(cooling.status).toBe(409);
   await eventually(async () => expect(await consistencyViolations(test)).toEqual([]), {
     timeoutMs: 60_000,
     intervalMs: 500,

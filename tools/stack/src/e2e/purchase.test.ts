@@ -86,17 +86,19 @@ it('sells a ticket: order, pay, complete; the ticket stays reserved and off the 
 
 it('lets someone else buy a ticket the moment its order is cancelled, and every service agrees', async () => {
   const seller = await new ApiClient(test.stack.url).signup();
-  const [first, second] = await Promise.all([
-    new ApiClient(test.stack.url).signup(),
-    new ApiClient(test.stack.url).signup(),
-  ]);
+  // A buyer who let a ticket go may not reserve it again for REORDER_COOLDOWN_SECONDS: new buyers each round.
+  const buyers = await Promise.all(Array.from({ length: 7 }, () => new ApiClient(test.stack.url).signup()));
   const ticket = await listTicket(seller, 18, 'Cancel and re-order');
   for (let round = 0; round < 3; round++) {
+    const [first, second] = [buyers[2 * round]!, buyers[2 * round + 1]!];
     const order = await orderTicket(first, ticket.id);
     expect((await first.request('DELETE', `/api/orders/${order.id}`)).status).toBe(204);
     const again = await orderTicket(second, ticket.id); // orders released it: at once
     expect((await second.request('DELETE', `/api/orders/${again.id}`)).status).toBe(204);
+    const refused = await first.request('POST', '/api/orders', { ticketId: ticket.id });
+    expect(refused.status).toBe(409); // the cooldown of the buyer who let it go
   }
+  const second = buyers[6]!;
   const last = await orderTicket(second, ticket.id);
   expect((await payOrder(second, last.id)).status).toBe(201);
   await waitForOrderStatus(second, last.id, 'complete');

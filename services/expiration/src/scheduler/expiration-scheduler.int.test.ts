@@ -1,7 +1,8 @@
-import { durableName, type EventData, newEvent, type RunningService, startService } from '@ticketing/common';
+import { durableName, type EventData, type RunningService, startService } from '@ticketing/common';
 import {
   collectStream,
   eventually,
+  leaveCrashedChange,
   type MongoHandle,
   type NatsServerHandle,
   readStream,
@@ -9,12 +10,16 @@ import {
   startNats,
 } from '@ticketing/testing';
 import request from 'supertest';
-import { expirationService, schedulerOf } from '../app';
+import { expirationService } from '../app';
 import type { ExpirationConfig } from '../config';
-import type { ExpirationModels } from '../models/expiration';
+import type { ExpirationStore } from '../domain/expiration';
 import { expirationEnv, orderCreated, sleep } from '../test-support/fixtures';
+import type { ExpirationScheduler } from './expiration-scheduler';
 
-type Running = RunningService<ExpirationConfig, ExpirationModels>;
+type Running = RunningService<ExpirationConfig>;
+
+const expirationsOf = (running: Running) => running.parts.stores!.expirations as unknown as ExpirationStore;
+const schedulerOf = (running: Running) => running.parts.workers![0] as ExpirationScheduler;
 
 let nats: NatsServerHandle;
 let mongo: MongoHandle;
@@ -69,13 +74,9 @@ async function metric(running: Running, name: string): Promise<number> {
 async function schedule(running: Running, times: Date[]) {
   const orders = times.map((expiresAt) => orderCreated(expiresAt));
   for (const order of orders) await running.context.bus.publish('order.created', order);
-  await eventually(async () =>
-    expect(
-      await running.context.models.expirations.model.countDocuments({
-        _id: { $in: orders.map((o) => o.id) },
-      }),
-    ).toBe(orders.length),
-  );
+  await eventually(async () => {
+    for (const order of orders) expect(await expirationsOf(running).get(order.id)).not.toBeNull();
+  });
   return orders;
 }
 
@@ -92,17 +93,17 @@ it('schedules one expiration per order, however often order.created arrives', as
     );
     expect(info.ack_floor.stream_seq).toBeGreaterThanOrEqual(repeat.seq);
   });
-  expect(await running.context.models.expirations.get(order.id)).toMatchObject({
+  expect(await expirationsOf(running).get(order.id)).toMatchObject({
     orderId: order.id,
     expiresAt: new Date(order.expiresAt),
     status: 'scheduled',
     version: 0,
   });
-  expect(await running.context.models.expirations.changes.countDocuments({ aggregateId: order.id })).toBe(1);
+  expect(await expirationsOf(running).history(order.id)).toHaveLength(1);
   await stop(running);
 });
 
-it('publishes expiration.complete {orderId, version 0} at expiresAt, on a timer (the poll is a minute)', async () => {
+it('publishes expiration.complete {orderId, version 1} at expiresAt, on a timer (the poll is a minute)', async () => {
   const running = await start();
   const collector = await collectStream({
     servers: nats.url,
@@ -115,11 +116,11 @@ it('publishes expiration.complete {orderId, version 0} at expiresAt, on a timer 
     const [order] = await schedule(running, [expiresAt]);
 
     const [message] = await collector.waitFor(1, 15_000);
-    expect(message!.data).toEqual({ orderId: order!.id, version: 0 });
+    expect(message!.data).toEqual({ orderId: order!.id, version: 1 });
     expect(message!.time.getTime()).toBeGreaterThanOrEqual(expiresAt.getTime());
     // Far sooner than the next poll (a minute away): the timer fired it. The margin is for a loaded machine.
     expect(message!.time.getTime()).toBeLessThan(expiresAt.getTime() + 10_000);
-    expect(await running.context.models.expirations.get(order!.id)).toMatchObject({
+    expect(await expirationsOf(running).get(order!.id)).toMatchObject({
       status: 'fired',
       version: 1,
     });
@@ -144,7 +145,7 @@ it('loses nothing across a restart: a job that came due while the service was do
   // Due after the first instance stopped (enough time to schedule and stop on a loaded machine).
   const expiresAt = new Date(Date.now() + 4000);
   const [order] = await schedule(first, [expiresAt]);
-  expect(schedulerOf(first.context).fired).toBe(0);
+  expect(schedulerOf(first).fired).toBe(0);
   await stop(first);
 
   await sleep(Math.max(0, expiresAt.getTime() - Date.now()) + 300);
@@ -153,7 +154,7 @@ it('loses nothing across a restart: a job that came due while the service was do
   const second = await start();
   // Well before its first timed poll (a minute): the start-up pass fired it.
   await eventually(async () => expect(await completions([order!.id])).toHaveLength(1), { timeoutMs: 15_000 });
-  expect(schedulerOf(second.context).fired).toBe(1);
+  expect(schedulerOf(second).fired).toBe(1);
   await stop(second);
 });
 
@@ -165,7 +166,7 @@ it('fires each order exactly once when two instances share the jobs', async () =
     seeder,
     Array.from({ length: 10 }, () => new Date(due)),
   );
-  expect(schedulerOf(seeder.context).fired).toBe(0);
+  expect(schedulerOf(seeder).fired).toBe(0);
   await stop(seeder);
   await sleep(Math.max(0, due - Date.now()) + 300);
 
@@ -186,8 +187,8 @@ it('fires each order exactly once when two instances share the jobs', async () =
   expect(new Set(messages.map((m) => (m.data as EventData<'expiration.complete'>).orderId))).toEqual(
     new Set(ids),
   );
-  expect(messages.every((m) => (m.data as EventData<'expiration.complete'>).version === 0)).toBe(true);
-  const [schedulerA, schedulerB] = [schedulerOf(a.context), schedulerOf(b.context)];
+  expect(messages.every((m) => (m.data as EventData<'expiration.complete'>).version === 1)).toBe(true);
+  const [schedulerA, schedulerB] = [schedulerOf(a), schedulerOf(b)];
   expect(schedulerA.fired + schedulerB.fired).toBe(20);
   // Each instance's /metrics tells the same: 20 fired between them, and the races each one lost.
   expect((await metric(a, 'expirations_fired_total')) + (await metric(b, 'expirations_fired_total'))).toBe(
@@ -195,8 +196,8 @@ it('fires each order exactly once when two instances share the jobs', async () =
   );
   expect(await metric(a, 'expiration_claims_lost_total')).toBe(schedulerA.claimsLost);
   expect(await metric(b, 'expiration_claims_lost_total')).toBe(schedulerB.claimsLost);
-  const changes = await a.context.models.expirations.changes.countDocuments({ aggregateId: { $in: ids } });
-  expect(changes).toBe(40); // version 0 (scheduled) and version 1 (fired) of each, nothing more
+  // Version 0 (scheduled) and version 1 (fired) of each, nothing more.
+  for (const id of ids) expect(await expirationsOf(a).history(id)).toHaveLength(2);
 
   await Promise.all([stop(a), stop(b)]);
 });
@@ -207,30 +208,38 @@ it('counts a due expiration another writer claimed first on /metrics, and does n
   const [order] = await schedule(running, [expiresAt]);
   // Another replica claims the firing (version 1, with its event) and stalls before writing the head: the
   // head still says scheduled when this instance's timer comes.
-  const { pending, changes } = running.context.models.expirations;
-  await pending.insertOne({
-    _id: `${order!.id}:1#other`,
-    changeId: `${order!.id}:1`,
-    aggregateId: order!.id,
-    version: 1,
-    at: new Date(),
-  });
-  await changes.insertOne({
-    _id: `${order!.id}:1`,
-    aggregateId: order!.id,
-    version: 1,
-    state: { orderId: order!.id, expiresAt, status: 'fired', firedAt: new Date() },
-    events: [newEvent('expiration.complete', { orderId: order!.id, version: 0 })],
-    published: false,
-    at: new Date(),
-  });
+  await leaveCrashedChange(
+    expirationsOf(running),
+    order!.id,
+    1,
+    {
+      orderId: order!.id,
+      expiresAt,
+      dueSlot: Math.floor(expiresAt.getTime() / 10_000),
+      status: 'fired',
+      firedAt: new Date(),
+    },
+    {
+      ageMs: 0,
+      head: false,
+      events: [
+        {
+          id: `${order!.id}-other`,
+          subject: 'expiration.complete',
+          data: { orderId: order!.id, version: 1 },
+          correlationId: 'other-replica',
+          occurredAt: new Date(),
+        },
+      ],
+    },
+  );
   expect(await metric(running, 'expiration_claims_lost_total')).toBe(0);
 
   await eventually(async () => expect(await metric(running, 'expiration_claims_lost_total')).toBe(1), {
     timeoutMs: 6000,
   });
   expect(await metric(running, 'expirations_fired_total')).toBe(0);
-  expect(schedulerOf(running.context).claimsLost).toBe(1);
+  expect(schedulerOf(running).claimsLost).toBe(1);
   // The other writer's event goes out through the outbox, once.
   await eventually(async () => expect(await completions([order!.id])).toHaveLength(1), { timeoutMs: 3000 });
   await sleep(300);

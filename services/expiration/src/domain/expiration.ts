@@ -1,0 +1,43 @@
+import type { AggregateStore, Decision, Head } from '@ticketing/common';
+
+/** `scheduled` until its time comes; `fired` once `expiration.complete` was written (version 1). */
+export type ExpirationStatus = 'scheduled' | 'fired';
+
+/** A scheduled expiration of one order (its id is the order's). */
+export interface ExpirationState {
+  orderId: string;
+  /** When the order's reservation runs out. */
+  expiresAt: Date;
+  /** The 10-second slot `expiresAt` falls in: what the scheduler asks for, an equality FerretDB can index. */
+  dueSlot: number;
+  status: ExpirationStatus;
+  firedAt?: Date;
+}
+
+/** An expiration with its id and version. */
+export type Expiration = Head<ExpirationState>;
+
+/** The expirations. */
+export type ExpirationStore = AggregateStore<ExpirationState>;
+
+/** Length of a due slot, in ms. */
+export const SLOT_MS = 10_000;
+
+/** The slot an instant falls in. */
+export function slotOf(at: number): number {
+  return Math.floor(at / SLOT_MS);
+}
+
+/** The expiration of an order that expires at `expiresAt`. */
+export function scheduleFor(orderId: string, expiresAt: Date): ExpirationState {
+  return { orderId, expiresAt, dueSlot: slotOf(expiresAt.getTime()), status: 'scheduled' };
+}
+
+/** Firing an expiration that is due: version 1 with its expiration.complete; undefined when it fired already. */
+export function fire(expiration: Expiration, now: Date): Decision<ExpirationState> | undefined {
+  if (expiration.status !== 'scheduled' || expiration.expiresAt.getTime() > now.getTime()) return undefined;
+  return {
+    state: { ...expiration, status: 'fired', firedAt: now },
+    events: [{ subject: 'expiration.complete', data: { orderId: expiration.orderId } }],
+  };
+}

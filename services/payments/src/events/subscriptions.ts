@@ -1,0 +1,30 @@
+import { type AnySubscription, type Logger, on } from '@ticketing/common';
+import type { OrderCopyStore, OrderStatus } from '../domain/payment';
+import { type RefundDeps, refundPaymentOfOrder } from './refund-payment';
+
+/** The payments service's subscription table: a replica of every order, and refunds of cancelled ones. */
+export function orderSubscriptions(
+  orders: OrderCopyStore,
+  refunds: RefundDeps,
+  logger: Logger,
+): AnySubscription[] {
+  // Status events carry the status only: the rest of the order comes from the version before.
+  const applyStatus = (data: { id: string; version: number }, status: OrderStatus) =>
+    orders.apply(data, (order) => (order ? { state: { ...order, status } } : undefined));
+  return [
+    on('order.created', (data) =>
+      orders.apply(data, () => ({
+        state: { userId: data.userId, price: data.ticket.price, status: data.status },
+      })),
+    ),
+    // The refund check runs on every delivery, not only when the status changed, so a crash between the two
+    // steps is repaired by the redelivery (DESIGN.md rule 3: a payment that lands on a cancelled order is refunded).
+    on('order.cancelled', async (data) => {
+      await applyStatus(data, 'cancelled');
+      if ((await refundPaymentOfOrder(refunds, data.id)) === 'refunded') {
+        logger.info({ orderId: data.id }, 'payment of cancelled order refunded');
+      }
+    }),
+    on('order.completed', (data) => applyStatus(data, 'complete')),
+  ];
+}
