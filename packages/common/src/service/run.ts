@@ -8,8 +8,9 @@ import { type Bus, connectBus, serviceInboxPrefix } from '../bus/bus';
 import type { Listener, ListenerOptions } from '../bus/listener';
 import { type Env, loadConfig, parseConfig, type ServiceConfig } from '../config';
 import type { Subject } from '../events/catalog';
-import { createHttpApp } from '../http/app';
+import { createHttpApp, httpAppOptionsFrom } from '../http/app';
 import { mongoReadiness, natsReadiness } from '../http/readiness';
+import { listenHttp } from '../http/server';
 import { createLogger, type Logger } from '../logging';
 import { createMetricsRegistry } from '../metrics';
 import { OutboxRelay, type RelayStore } from '../outbox/relay';
@@ -173,19 +174,14 @@ export async function startService<C extends ServiceConfig, M extends ServiceMod
     service: definition.name,
     logger,
     metrics,
-    jwtKey: config.JWT_KEY,
-    cookieSecure: config.COOKIE_SECURE,
+    ...httpAppOptionsFrom(config),
     readiness: { mongo: mongoReadiness(connection), nats: natsReadiness(bus.nc) },
     routes: (express) => definition.routes(express, context),
   });
 
   let server: Server | undefined;
   if (options.listen ?? true) {
-    server = await new Promise<Server>((resolve, reject) => {
-      const listening = app.listen(config.PORT, (error?: Error) =>
-        error ? reject(error) : resolve(listening),
-      );
-    });
+    server = await listenHttp(app, config);
     logger.info({ port: (server.address() as AddressInfo).port }, 'http listening');
   }
 
