@@ -1,4 +1,10 @@
-import { objectIdSchema, orderStatusSchema, priceSchema, versionSchema } from '@ticketing/common';
+import {
+  objectIdSchema,
+  orderStatusSchema,
+  priceSchema,
+  titleSchema,
+  versionSchema,
+} from '@ticketing/common';
 import { z } from 'zod';
 
 /** Body of POST /api/orders. */
@@ -15,7 +21,7 @@ export const orderParamsSchema = z.object({ id: z.string().meta({ description: '
 
 /** The ticket inside an order, as it was when the order was placed (OrderTicket). */
 export const orderTicketSchema = z
-  .object({ id: objectIdSchema, title: z.string().min(1).max(200), price: priceSchema })
+  .object({ id: objectIdSchema, title: titleSchema, price: priceSchema })
   .strict()
   .meta({ description: 'The ticket as ordered: its price is what the buyer pays' });
 
