@@ -2,15 +2,12 @@ import { ApiRouter, type ServiceDefinition } from '@ticketing/common';
 import { type AuthConfig, authConfigSchema } from './config';
 import { userModel } from './models/user';
 import { primeDummyHash } from './passwords/passwords';
-import { createAuthRateLimiters } from './rate-limit/limiters';
-import { RateLimitHitSweeper, rateLimitHitModel } from './rate-limit/mongo-store';
+import { createAuthRateLimiters, createRateLimitSweeper } from './rate-limit/limiters';
+import { rateLimitHitModel } from './rate-limit/sliding-window';
 import { currentUserRoute } from './routes/current-user';
 import { signinRoute } from './routes/signin';
 import { signoutRoute } from './routes/signout';
 import { signupRoute } from './routes/signup';
-
-// Expired hits are swept at least this often, whatever the window.
-const MAX_SWEEP_INTERVAL_MS = 60_000;
 
 /**
  * The auth service: users, sign-up/sign-in/sign-out and the current user. It owns no events, but starts like
@@ -25,26 +22,11 @@ export const authService: ServiceDefinition<AuthConfig> = {
     return { outbox: [] };
   },
   workers({ connection, config, logger }) {
-    const windowMs = config.AUTH_RATE_LIMIT_WINDOW_SECONDS * 1000;
-    return [
-      new RateLimitHitSweeper(
-        rateLimitHitModel(connection),
-        Math.min(windowMs, MAX_SWEEP_INTERVAL_MS),
-        logger,
-      ),
-    ];
+    return [createRateLimitSweeper(connection, config, logger)];
   },
   routes(app, { connection, config, logger }) {
     const users = userModel(connection);
-    const limiters = createAuthRateLimiters(
-      rateLimitHitModel(connection),
-      {
-        windowMs: config.AUTH_RATE_LIMIT_WINDOW_SECONDS * 1000,
-        perIp: config.AUTH_RATE_LIMIT_PER_IP,
-        perEmail: config.AUTH_RATE_LIMIT_PER_EMAIL,
-      },
-      logger,
-    );
+    const limiters = createAuthRateLimiters(connection, config);
     // The first unknown-email sign-in must not be the one that pays for building the dummy hash.
     primeDummyHash().catch((error: unknown) => logger.error({ err: error }, 'could not prepare dummy hash'));
     const api = new ApiRouter({
