@@ -100,6 +100,9 @@ describe('headers', () => {
       const policy = res.headers.get('content-security-policy') ?? '';
       expect(policy).toContain("default-src 'self'");
       expect(policy).toContain("script-src 'self'");
+      // Plain HTTP on this machine: nothing may send the browser to https.
+      expect(policy).not.toContain('upgrade-insecure-requests');
+      expect(res.headers.get('strict-transport-security')).toBeNull();
     }
   });
 

@@ -117,9 +117,13 @@ const idleSocketTimeoutMs = 2000;
 /**
  * The gateway's own answers (docs, merged document, health, its errors) get helmet's standard headers: its
  * default content security policy (scripts, styles and images from this origin only) is what Swagger UI needs.
+ * The gateway speaks plain HTTP on this machine, so neither HSTS nor an upgrade of the page's requests to https.
  * Proxied answers carry the headers their service chose.
  */
-const ownAnswerHeaders = helmet();
+const ownAnswerHeaders = helmet({
+  contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } },
+  strictTransportSecurity: false,
+});
 
 function withOwnAnswerHeaders(req: IncomingMessage, res: ServerResponse, answer: () => void): void {
   ownAnswerHeaders(req, res, (error?: unknown) => {
