@@ -58,7 +58,8 @@ export function openSlowClients(port: number, count: number, options: SlowClient
     socket.write(`GET /slow-${index} HTTP/1.1\r\nHost: 127.0.0.1\r\n`);
     let line = 0;
     const timer = setInterval(() => {
-      if (!socket.destroyed) socket.write(`X-Slow-${(line += 1)}: still sending\r\n`);
+      line += 1;
+      if (!socket.destroyed) socket.write(`X-Slow-${line}: still sending\r\n`);
     }, lineIntervalMs);
     timers.push(timer);
     socket.once('close', () => clearInterval(timer));
