@@ -16,6 +16,8 @@ export interface SlowClients {
   clients: SlowClient[];
   /** Resolves once the server has closed every connection. */
   allClosed: Promise<void>;
+  /** Resolves once the server has closed every connection, or rejects naming how many it left open after `ms`. */
+  closedWithin(ms: number): Promise<void>;
   /** Destroys the connections still open (the test's cleanup; the server did not cut them off). */
   stop(): void;
 }
@@ -65,10 +67,21 @@ export function openSlowClients(port: number, count: number, options: SlowClient
     socket.once('close', () => clearInterval(timer));
     return client;
   });
+  const allClosed = Promise.all(closings).then(() => undefined);
   return {
     startedAt: Date.now(),
     clients,
-    allClosed: Promise.all(closings).then(() => undefined),
+    allClosed,
+    closedWithin(ms) {
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          const open = clients.filter((client) => client.closedAt === undefined).length;
+          reject(new Error(`${open} of ${count} slow clients still connected after ${ms} ms`));
+        }, ms);
+      });
+      return Promise.race([allClosed, late]).finally(() => clearTimeout(timer));
+    },
     stop() {
       for (const timer of timers) clearInterval(timer);
       for (const socket of sockets) socket.destroy();

@@ -96,10 +96,7 @@ describe('createHttpServer', () => {
           await new Promise((resolve) => setTimeout(resolve, 100));
         }
       })();
-      await Promise.race([
-        slow.allClosed,
-        new Promise((_, reject) => setTimeout(() => reject(new Error('slow clients still open')), 8000)),
-      ]);
+      await slow.closedWithin(8000);
       serving = false;
       await normal;
 

@@ -75,12 +75,7 @@ describe('a service edge configured by its environment', () => {
         expect(response.status).toBe(200);
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
-      await Promise.race([
-        slow.allClosed,
-        new Promise((_, reject) =>
-          setTimeout(() => reject(new Error('slow clients still open after 5 s')), 5000),
-        ),
-      ]);
+      await slow.closedWithin(5000);
       for (const client of slow.clients) {
         expect(client.closedAt! - slow.startedAt).toBeGreaterThanOrEqual(900);
         expect(client.received).toMatch(/^HTTP\/1\.1 408 /);
