@@ -32,6 +32,12 @@ describe('parseConfig with serviceConfigSchema', () => {
     expect(parseConfig(serviceConfigSchema, valid)).toEqual({
       ...valid,
       PORT: 3000,
+      HOST: '0.0.0.0',
+      TRUST_PROXY: ['loopback'],
+      JWT_MAX_AGE_SECONDS: 86_400,
+      HTTP_HEADERS_TIMEOUT_SECONDS: 20,
+      HTTP_REQUEST_TIMEOUT_SECONDS: 60,
+      HTTP_KEEP_ALIVE_TIMEOUT_SECONDS: 5,
       NATS_STREAM_REPLICAS: 1,
       REPLICA_WAIT_MS: 3000,
       API_VALIDATE_RESPONSES: false,
@@ -185,6 +191,73 @@ describe('env pieces', () => {
   });
 });
 
+describe('the edge: HOST, TRUST_PROXY, JWT_MAX_AGE_SECONDS, HTTP timeouts', () => {
+  it('reads the forms Express takes for trust proxy: hop counts, names, addresses, CIDRs', () => {
+    const trust = (value: string) =>
+      parseConfig(serviceConfigSchema, { ...valid, TRUST_PROXY: value }).TRUST_PROXY;
+    expect(trust('1')).toBe(1);
+    expect(trust('0')).toBe(0);
+    expect(trust('loopback')).toEqual(['loopback']);
+    expect(trust(' loopback, 10.0.0.0/8 ,fd00::/8, 192.0.2.1,uniquelocal,linklocal')).toEqual([
+      'loopback',
+      '10.0.0.0/8',
+      'fd00::/8',
+      '192.0.2.1',
+      'uniquelocal',
+      'linklocal',
+    ]);
+  });
+
+  it.each([
+    ['true', /must not be true/],
+    ['TRUE', /must not be true/],
+    ['everyone', /must be a hop count/],
+    ['10.0.0.0/33', /must be a hop count/],
+    ['10.0.0/8', /must be a hop count/],
+    ['loopback,', /must be a hop count/],
+    ['1.5', /must be a hop count/],
+  ])('refuses TRUST_PROXY=%s, naming it', (value, message) => {
+    const issues = issuesOf(() => parseConfig(serviceConfigSchema, { ...valid, TRUST_PROXY: value }));
+    expect(issues).toEqual([{ variable: 'TRUST_PROXY', message: expect.stringMatching(message) }]);
+  });
+
+  it('takes an IP literal or localhost for HOST', () => {
+    for (const host of ['127.0.0.1', '::', '::1', '0.0.0.0', 'localhost']) {
+      expect(parseConfig(serviceConfigSchema, { ...valid, HOST: host }).HOST).toBe(host);
+    }
+    for (const bad of ['example.com', '127.0.0.1:80', '300.1.1.1']) {
+      expect(issuesOf(() => parseConfig(serviceConfigSchema, { ...valid, HOST: bad }))).toEqual([
+        { variable: 'HOST', message: 'must be an IP address or localhost' },
+      ]);
+    }
+  });
+
+  it('wants HTTP_HEADERS_TIMEOUT_SECONDS within HTTP_REQUEST_TIMEOUT_SECONDS, and whole positive seconds', () => {
+    expect(
+      issuesOf(() =>
+        parseConfig(serviceConfigSchema, {
+          ...valid,
+          HTTP_HEADERS_TIMEOUT_SECONDS: '30',
+          HTTP_REQUEST_TIMEOUT_SECONDS: '10',
+        }),
+      ),
+    ).toEqual([
+      { variable: 'HTTP_HEADERS_TIMEOUT_SECONDS', message: 'must not exceed HTTP_REQUEST_TIMEOUT_SECONDS' },
+    ]);
+    const issues = issuesOf(() =>
+      parseConfig(serviceConfigSchema, {
+        ...valid,
+        HTTP_KEEP_ALIVE_TIMEOUT_SECONDS: '0',
+        JWT_MAX_AGE_SECONDS: 'a day',
+      }),
+    );
+    expect(issues.map((issue) => issue.variable)).toEqual([
+      'JWT_MAX_AGE_SECONDS',
+      'HTTP_KEEP_ALIVE_TIMEOUT_SECONDS',
+    ]);
+  });
+});
+
 describe('loadConfig in a real process', () => {
   // The child loads this package's TypeScript source through @swc/core (the compiler jest uses), so the test
   // needs no prior build and exercises the real process.exit and stderr path.
@@ -218,6 +291,12 @@ describe('loadConfig in a real process', () => {
     expect(child.stderr).toBe(
       'Invalid configuration:\n  MONGO_URL: must be a mongodb:// or mongodb+srv:// URL\n  JWT_KEY: is required\n',
     );
+  });
+
+  it('exits 1 on TRUST_PROXY=true, naming it', () => {
+    const child = run({ ...valid, TRUST_PROXY: 'true' });
+    expect(child.status).toBe(1);
+    expect(child.stderr).toMatch(/^Invalid configuration:\n {2}TRUST_PROXY: must not be true/);
   });
 
   it('returns the config when the environment is valid', () => {

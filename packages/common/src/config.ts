@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 /** One bad or missing environment variable. */
@@ -115,6 +116,56 @@ export const envLogLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 't
   error: 'must be one of fatal, error, warn, info, debug, trace, silent',
 });
 
+/** Address to listen on: an IP literal or `localhost`; default all IPv4 interfaces, as a container needs. */
+export const envHost = z
+  .string()
+  .trim()
+  .refine((value) => value === 'localhost' || isIP(value) !== 0, 'must be an IP address or localhost')
+  .default('0.0.0.0');
+
+/** Express's `trust proxy` names for address ranges (proxy-addr). */
+const TRUSTED_RANGE_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+function isTrustedProxyEntry(entry: string): boolean {
+  if (TRUSTED_RANGE_NAMES.has(entry) || isIP(entry) !== 0) return true;
+  const [address = '', prefix, extra] = entry.split('/');
+  const family = isIP(address);
+  if (family === 0 || prefix === undefined || extra !== undefined || !/^\d{1,3}$/.test(prefix)) return false;
+  return Number(prefix) <= (family === 4 ? 32 : 128);
+}
+
+/**
+ * Who may set `X-Forwarded-For`/`-Proto` (Express `trust proxy`): a hop count (`1`: the one proxy in front;
+ * `0`: none), or a comma-separated list of `loopback`, `linklocal`, `uniquelocal`, IP addresses and CIDRs.
+ * `true` (trust every hop) is refused: it lets any client choose its own address, and so its rate-limit budget.
+ * Default `loopback`: only a proxy on the same host (the local stack's gateway) is believed.
+ */
+export const envTrustProxy = z
+  .string()
+  .trim()
+  .superRefine((value, ctx) => {
+    if (value.toLowerCase() === 'true') {
+      ctx.addIssue({
+        code: 'custom',
+        message:
+          "must not be true (it trusts any client's X-Forwarded-For): give a hop count, addresses or CIDRs",
+      });
+    } else if (
+      !/^\d+$/.test(value) &&
+      !value.split(',').every((entry) => isTrustedProxyEntry(entry.trim()))
+    ) {
+      ctx.addIssue({
+        code: 'custom',
+        message:
+          'must be a hop count, or loopback, linklocal, uniquelocal, IP addresses and CIDRs, comma-separated',
+      });
+    }
+  })
+  .transform((value): number | string[] =>
+    /^\d+$/.test(value) ? Number(value) : value.split(',').map((entry) => entry.trim()),
+  )
+  .default(['loopback']);
+
 /**
  * The variables every service reads. Extend it with the service's own: `serviceConfigSchema.extend({...})`.
  * `NATS_USER` and `NATS_PASSWORD` go together: one without the other is a mistake, not anonymous access.
@@ -122,12 +173,17 @@ export const envLogLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 't
 export const serviceConfigSchema = z
   .object({
     PORT: envPort,
+    // The local stack binds 127.0.0.1, so only its gateway reaches a service (tools/stack).
+    HOST: envHost,
+    TRUST_PROXY: envTrustProxy,
     MONGO_URL: envMongoUrl,
     NATS_URL: envNatsServers,
     NATS_USER: z.string().optional(),
     NATS_PASSWORD: z.string().optional(),
     // Short keys only fail here, not in production: the test suites share one 12-character key.
     JWT_KEY: z.string().min(8, 'must be at least 8 characters'),
+    // Tokens must carry `exp`, and `exp - iat` may not exceed this, whoever signed them (DESIGN.md).
+    JWT_MAX_AGE_SECONDS: envDurationSeconds.default(86_400),
     COOKIE_SECURE: envBoolean.default(true),
     LOG_LEVEL: envLogLevel.default('info'),
     // Tests, the e2e stack and the fuzzer turn it on: every answer is checked against the OpenAPI document.
@@ -144,6 +200,11 @@ export const serviceConfigSchema = z
       .number({ error: 'must be 1, 3 or 5' })
       .refine((n) => [1, 3, 5].includes(n), 'must be 1, 3 or 5')
       .default(1),
+    // Slow clients (DESIGN.md, "Servers"): headers within 20 s, the whole request within 60 s.
+    HTTP_HEADERS_TIMEOUT_SECONDS: envDurationSeconds.default(20),
+    HTTP_REQUEST_TIMEOUT_SECONDS: envDurationSeconds.default(60),
+    // How long an idle keep-alive connection stays open; k8s sets it above ingress-nginx's 60 s upstream idle.
+    HTTP_KEEP_ALIVE_TIMEOUT_SECONDS: envDurationSeconds.default(5),
   })
   // `when` makes these run even when other variables are bad, so one report lists every problem.
   .refine((env) => !(env?.NATS_USER !== undefined && env?.NATS_PASSWORD === undefined), {
@@ -155,7 +216,21 @@ export const serviceConfigSchema = z
     message: 'is required when NATS_PASSWORD is set',
     path: ['NATS_USER'],
     when: () => true,
-  });
+  })
+  // Node refuses a server whose headers timeout exceeds its request timeout; say so by name, not by a crash.
+  .refine(
+    (env) =>
+      !(
+        typeof env?.HTTP_HEADERS_TIMEOUT_SECONDS === 'number' &&
+        typeof env?.HTTP_REQUEST_TIMEOUT_SECONDS === 'number' &&
+        env.HTTP_HEADERS_TIMEOUT_SECONDS > env.HTTP_REQUEST_TIMEOUT_SECONDS
+      ),
+    {
+      message: 'must not exceed HTTP_REQUEST_TIMEOUT_SECONDS',
+      path: ['HTTP_HEADERS_TIMEOUT_SECONDS'],
+      when: () => true,
+    },
+  );
 
 /** The parsed common service config. */
 export type ServiceConfig = z.output<typeof serviceConfigSchema>;

@@ -21,6 +21,7 @@ export {
   subjects,
   versionSchema,
 } from './events/catalog';
+export { TITLE_MAX_LENGTH, titleSchema } from './events/title';
 export type { EventData, EventDefinition, StreamName, Subject } from './events/catalog';
 export { EventSchemaError, OutOfOrderError, PoisonMessageError } from './events/errors';
 export { parseEventData } from './events/validate';
@@ -73,17 +74,27 @@ export {
   ConfigError,
   envBoolean,
   envDurationSeconds,
+  envHost,
   envLogLevel,
   envMongoUrl,
   envNatsServers,
   envPort,
+  envTrustProxy,
   envUrl,
   loadConfig,
   parseConfig,
   serviceConfigSchema,
 } from './config';
 export type { HttpAppOptions } from './http/app';
-export { createHttpApp, HTTP_DURATION_METRIC } from './http/app';
+export { apiSecurityHeaders, createHttpApp, HTTP_DURATION_METRIC, httpAppOptionsFrom } from './http/app';
+export type { ListenConfig, ServerTimeouts } from './http/server';
+export {
+  connectionsCheckingIntervalFor,
+  createHttpServer,
+  DEFAULT_SERVER_TIMEOUTS,
+  listenHttp,
+  serverTimeoutsFrom,
+} from './http/server';
 export {
   ApiRouter,
   errorBodySchema,
@@ -99,8 +110,15 @@ export type {
   RouteSpec,
   TypedRequest,
 } from './http/api';
-export type { SessionCookieOptions, TokenLifetime, UserPayload } from './http/auth';
-export { currentUser, requireAuth, sessionCookie, signUserToken, verifyUserToken } from './http/auth';
+export type { SessionCookieOptions, TokenCheckOptions, TokenLifetime, UserPayload } from './http/auth';
+export {
+  currentUser,
+  DEFAULT_JWT_MAX_AGE_SECONDS,
+  requireAuth,
+  sessionCookie,
+  signUserToken,
+  verifyUserToken,
+} from './http/auth';
 export { errorHandler, notFoundHandler } from './http/error-handler';
 export type { ErrorBody, ErrorEntry } from './http/errors';
 export {

@@ -31,6 +31,10 @@ export type { CollectStreamOptions, ReadStreamOptions, StreamCollector, StreamMe
 export { eventually } from './eventually';
 export type { EventuallyOptions } from './eventually';
 
+// --- slow clients ---
+export { openSlowClients } from './slow-clients';
+export type { SlowClient, SlowClientOptions, SlowClients } from './slow-clients';
+
 // --- test data: users, ids, API documents ---
 export { signTestUser } from './auth';
 export type { SignedTestUser, SignTestUserOptions, TestUser } from './auth';

@@ -33,7 +33,7 @@ function env(overrides: Record<string, string> = {}): Record<string, string> {
     JWT_TTL: '3600',
     // High enough that only the rate-limit tests, on their own instances and IPs, ever reach a limit.
     AUTH_RATE_LIMIT_PER_IP: '100000',
-    AUTH_RATE_LIMIT_PER_EMAIL: '1000',
+    AUTH_RATE_LIMIT_FAILED_SIGNINS_PER_EMAIL_AND_IP: '1000',
     ...overrides,
   };
 }
@@ -261,6 +261,34 @@ describe('POST /api/users/signin', () => {
   });
 });
 
+describe('headers of answers that carry credentials', () => {
+  it('sends Cache-Control: no-store and helmet headers with every token, cookie and user', async () => {
+    const email = freshEmail();
+    const answers = [
+      await signup(email),
+      await signin(email),
+      await signin(email, 'wrong password'),
+      await api().post('/api/users/signout'),
+      await api()
+        .get('/api/users/currentuser')
+        .set('Cookie', cookieOf(await signin(email))),
+    ];
+    expect(answers.map((res) => res.status)).toEqual([201, 200, 400, 200, 200]);
+    for (const res of answers) {
+      expect(res.headers['cache-control']).toBe('no-store');
+      expect(res.headers['x-content-type-options']).toBe('nosniff');
+      expect(res.headers['content-security-policy']).toBe("default-src 'none';frame-ancestors 'none'");
+    }
+  });
+
+  it('issues tokens that expire after JWT_TTL, within JWT_MAX_AGE_SECONDS', async () => {
+    const { body } = await signup(freshEmail()).expect(201);
+    const claims = jwt.decode(body.token) as jwt.JwtPayload;
+    expect(claims.exp! - claims.iat!).toBe(running.context.config.JWT_TTL);
+    expect(claims.exp! - claims.iat!).toBeLessThanOrEqual(running.context.config.JWT_MAX_AGE_SECONDS);
+  });
+});
+
 describe('GET /api/users/currentuser and POST /api/users/signout', () => {
   it('returns the user from the session cookie, and null after sign-out clears it', async () => {
     const email = freshEmail();
@@ -287,13 +315,19 @@ describe('GET /api/users/currentuser and POST /api/users/signout', () => {
     expect(me.body).toEqual({ currentUser: { id: body.id, email } });
   });
 
-  it('returns null without a token, with a forged one and with an expired one', async () => {
+  it('returns null without a token, with a forged one, an expired one, one without exp and one for a century', async () => {
     const none = await api().get('/api/users/currentuser');
     expect(none.status).toBe(200);
     expect(none.body).toEqual({ currentUser: null });
     const forged = signTestUser({}, { jwtKey: 'not-the-service-key' });
     const expired = signTestUser({}, { expiresIn: -10 });
-    for (const user of [forged, expired]) {
+    const centuryLong = signTestUser({}, { expiresIn: '36500d' });
+    const neverExpiring = jwt.sign({ id: '0123456789abcdef01234567', email: 'x@example.com' }, JWT_KEY);
+    const credentialsOf = (token: string) => ({
+      cookie: `session=${Buffer.from(JSON.stringify({ jwt: token })).toString('base64')}`,
+      bearer: `Bearer ${token}`,
+    });
+    for (const user of [forged, expired, centuryLong, credentialsOf(neverExpiring)]) {
       const res = await api().get('/api/users/currentuser').set('Cookie', user.cookie);
       expect(res.body).toEqual({ currentUser: null });
       const bearer = await api().get('/api/users/currentuser').set('Authorization', user.bearer);
@@ -319,18 +353,19 @@ describe('rate limits (counted in Mongo, shared by replicas)', () => {
   const limited: RunningService<AuthConfig>[] = [];
   let ipCounter = 0;
 
-  /** A client IP of the documentation range, unique per call (the app trusts one proxy hop). */
+  /** A client address of the documentation range, unique per call (the app trusts its loopback proxy). */
   function freshIp(): string {
     ipCounter += 1;
     return `203.0.113.${ipCounter}`;
   }
 
-  async function startLimited(windowSeconds = 600): Promise<RunningService<AuthConfig>> {
+  async function startLimited(overrides: Record<string, string> = {}): Promise<RunningService<AuthConfig>> {
     const instance = await startService(authService, {
       env: env({
         AUTH_RATE_LIMIT_PER_IP: '3',
-        AUTH_RATE_LIMIT_PER_EMAIL: '2',
-        AUTH_RATE_LIMIT_WINDOW_SECONDS: String(windowSeconds),
+        AUTH_RATE_LIMIT_FAILED_SIGNINS_PER_EMAIL_AND_IP: '3',
+        AUTH_RATE_LIMIT_WINDOW_SECONDS: '600',
+        ...overrides,
       }),
       listen: false,
     });
@@ -342,86 +377,171 @@ describe('rate limits (counted in Mongo, shared by replicas)', () => {
     for (const instance of limited) await instance.stop();
   });
 
-  it('limits sign-ins and sign-ups per IP: 429 with Retry-After, other IPs unaffected', async () => {
-    const instance = await startLimited();
-    const ip = freshIp();
-    const from = (path: string, body: object, clientIp = ip) =>
-      request(instance.app).post(path).set('X-Forwarded-For', clientIp).send(body);
-    // Invalid requests count too: the IP limiter runs before validation.
-    await from('/api/users/signin', { email: 'nope' }).expect(400);
-    await from('/api/users/signup', { email: freshEmail(), password: 'long enough' }).expect(201);
-    await from('/api/users/signin', { email: freshEmail(), password: 'long enough' }).expect(400);
-    const blocked = await from('/api/users/signup', { email: freshEmail(), password: 'long enough' });
-    expect(blocked.status).toBe(429);
-    expect(blocked.body).toEqual({ errors: [{ message: 'Too many requests' }] });
-    const retryAfter = Number(blocked.headers['retry-after']);
-    expect(retryAfter).toBeGreaterThan(590);
-    expect(retryAfter).toBeLessThanOrEqual(600);
-    await from('/api/users/signin', { email: freshEmail(), password: 'x' }).expect(429);
-    await from('/api/users/signup', { email: freshEmail(), password: 'long enough' }, freshIp()).expect(201);
-  });
+  function expectRateLimited(res: Response, maxSeconds: number): void {
+    expect(res.status).toBe(429);
+    expect(res.body).toEqual({ errors: [{ message: 'Too many requests' }] });
+    const retryAfter = Number(res.headers['retry-after']);
+    expect(retryAfter).toBeGreaterThanOrEqual(1);
+    expect(retryAfter).toBeLessThanOrEqual(maxSeconds);
+  }
 
-  it('limits attempts per email whatever the IP, without blocking other emails', async () => {
-    const instance = await startLimited();
-    const email = freshEmail();
-    const attempt = (target: string, password = 'guess-guess') =>
-      request(instance.app)
-        .post('/api/users/signin')
-        .set('X-Forwarded-For', freshIp())
-        .send({ email: target, password });
-    await attempt(email).expect(400);
-    // Case and spaces do not make a new key: the email is normalised before it is counted.
-    await attempt(` ${email.toUpperCase()} `).expect(400);
-    const blocked = await attempt(email);
-    expect(blocked.status).toBe(429);
-    expect(Number(blocked.headers['retry-after'])).toBeGreaterThan(0);
-    await attempt(freshEmail()).expect(400);
-  });
+  describe('per client address (sign-up and sign-in, any email)', () => {
+    it('answers 429 with Retry-After once the budget is spent, counting invalid requests; other addresses go on', async () => {
+      const instance = await startLimited();
+      const ip = freshIp();
+      const from = (path: string, body: object, clientIp = ip) =>
+        request(instance.app).post(path).set('X-Forwarded-For', clientIp).send(body);
+      // Invalid requests count too: the address's limit runs before validation.
+      await from('/api/users/signin', { email: 'nope' }).expect(400);
+      await from('/api/users/signup', { email: freshEmail(), password: 'long enough' }).expect(201);
+      await from('/api/users/signin', { email: freshEmail(), password: 'long enough' }).expect(400);
+      const blocked = await from('/api/users/signup', { email: freshEmail(), password: 'long enough' });
+      expectRateLimited(blocked, 600);
+      expect(Number(blocked.headers['retry-after'])).toBeGreaterThan(590);
+      await from('/api/users/signin', { email: freshEmail(), password: 'x' }).expect(429);
+      await from('/api/users/signup', { email: freshEmail(), password: 'long enough' }, freshIp()).expect(
+        201,
+      );
+    });
 
-  it('counts one budget across two replicas of the service', async () => {
-    const [first, second] = [await startLimited(), await startLimited()];
-    const ip = freshIp();
-    const via = (instance: RunningService<AuthConfig>) =>
-      request(instance.app)
-        .post('/api/users/signin')
-        .set('X-Forwarded-For', ip)
-        .send({ email: freshEmail(), password: 'whatever' });
-    await via(first).expect(400);
-    await via(second).expect(400);
-    await via(first).expect(400);
-    await via(second).expect(429);
-    await via(first).expect(429);
-  });
-
-  it('holds under parallel requests: of 10 simultaneous attempts from one IP exactly 3 get through', async () => {
-    const instance = await startLimited();
-    const ip = freshIp();
-    const responses = await Promise.all(
-      Array.from({ length: 10 }, () =>
+    it('counts one budget across two replicas of the service', async () => {
+      const [first, second] = [await startLimited(), await startLimited()];
+      const ip = freshIp();
+      const via = (instance: RunningService<AuthConfig>) =>
         request(instance.app)
           .post('/api/users/signin')
           .set('X-Forwarded-For', ip)
-          .send({ email: freshEmail(), password: 'whatever' }),
-      ),
-    );
-    const statuses = responses.map((r) => r.status).sort();
-    expect(statuses).toEqual([400, 400, 400, 429, 429, 429, 429, 429, 429, 429]);
+          .send({ email: freshEmail(), password: 'whatever' });
+      await via(first).expect(400);
+      await via(second).expect(400);
+      await via(first).expect(400);
+      await via(second).expect(429);
+      await via(first).expect(429);
+    });
+
+    it('never lets more simultaneous requests through than fit, and then exactly the rest of the budget', async () => {
+      const instance = await startLimited({ AUTH_RATE_LIMIT_PER_IP: '5' });
+      const ip = freshIp();
+      const attempt = () =>
+        request(instance.app).post('/api/users/signin').set('X-Forwarded-For', ip).send({ email: 'nope' });
+      const responses = await Promise.all(Array.from({ length: 12 }, attempt));
+      const through = responses.filter((r) => r.status === 400).length;
+      // Simultaneous requests at the limit may refuse each other; more than fit never get through.
+      expect(through).toBeLessThanOrEqual(5);
+      for (const refused of responses.filter((r) => r.status !== 400)) expectRateLimited(refused, 600);
+      // One at a time, the rest of the budget and not one request more.
+      for (let i = through; i < 5; i++) await attempt().expect(400);
+      expectRateLimited(await attempt(), 600);
+    });
+
+    it('lets the client in again once its attempts leave the window', async () => {
+      const instance = await startLimited({ AUTH_RATE_LIMIT_WINDOW_SECONDS: '3' });
+      const ip = freshIp();
+      // Invalid bodies count without costing a password hash each, so four attempts fit inside the window even
+      // on a loaded machine.
+      const attempt = () =>
+        request(instance.app).post('/api/users/signin').set('X-Forwarded-For', ip).send({ email: 'nope' });
+      for (let i = 0; i < 3; i++) await attempt().expect(400);
+      const blocked = await attempt().expect(429);
+      const retryAfter = Number(blocked.headers['retry-after']);
+      expect(retryAfter).toBeGreaterThanOrEqual(1);
+      expect(retryAfter).toBeLessThanOrEqual(3);
+      await new Promise((resolve) => setTimeout(resolve, retryAfter * 1000 + 100));
+      await attempt().expect(400);
+    });
   });
 
-  it('lets the client in again once its hits leave the window', async () => {
-    const instance = await startLimited(3);
-    const ip = freshIp();
-    // Invalid bodies count without costing a password hash each, so four attempts fit inside the window even
-    // on a loaded machine.
-    const attempt = () =>
-      request(instance.app).post('/api/users/signin').set('X-Forwarded-For', ip).send({ email: 'nope' });
-    for (let i = 0; i < 3; i++) await attempt().expect(400);
-    const blocked = await attempt().expect(429);
-    const retryAfter = Number(blocked.headers['retry-after']);
-    expect(retryAfter).toBeGreaterThanOrEqual(1);
-    expect(retryAfter).toBeLessThanOrEqual(3);
-    await new Promise((resolve) => setTimeout(resolve, retryAfter * 1000 + 100));
-    await attempt().expect(400);
+  describe('failed sign-ins per (email, client address)', () => {
+    const password = 'the right password';
+
+    async function account(instance: RunningService<AuthConfig>): Promise<string> {
+      const email = freshEmail();
+      await request(instance.app)
+        .post('/api/users/signup')
+        .set('X-Forwarded-For', freshIp())
+        .send({ email, password })
+        .expect(201);
+      return email;
+    }
+
+    const signinFrom = (instance: RunningService<AuthConfig>, ip: string, email: string, secret: string) =>
+      request(instance.app)
+        .post('/api/users/signin')
+        .set('X-Forwarded-For', ip)
+        .send({ email, password: secret });
+
+    it('blocks the guessing address, even with the right password, while the owner signs in from another', async () => {
+      const instance = await startLimited({ AUTH_RATE_LIMIT_PER_IP: '1000' });
+      const email = await account(instance);
+      const attacker = freshIp();
+      for (let i = 0; i < 3; i++) await signinFrom(instance, attacker, email, `guess-${i}`).expect(400);
+      expectRateLimited(await signinFrom(instance, attacker, email, 'guess-3'), 600);
+      // Brute force stays slow: the right password from the guessing address is refused too.
+      expectRateLimited(await signinFrom(instance, attacker, email, password), 600);
+      // No lockout by strangers: the owner, elsewhere, gets in.
+      const owner = await signinFrom(instance, freshIp(), email, password);
+      expect(owner.status).toBe(200);
+      expect(owner.body.email).toBe(email);
+      // The guessing address may still try other accounts (its own address budget aside).
+      await signinFrom(instance, attacker, await account(instance), 'guess').expect(400);
+    });
+
+    it('counts failures only: right passwords take their attempt back', async () => {
+      const instance = await startLimited({ AUTH_RATE_LIMIT_PER_IP: '1000' });
+      const email = await account(instance);
+      const ip = freshIp();
+      await signinFrom(instance, ip, email, 'typo-1').expect(400);
+      for (let i = 0; i < 5; i++) await signinFrom(instance, ip, email, password).expect(200);
+      await signinFrom(instance, ip, email, 'typo-2').expect(400);
+      await signinFrom(instance, ip, email, 'typo-3').expect(400);
+      expectRateLimited(await signinFrom(instance, ip, email, 'typo-4'), 600);
+    });
+
+    it('counts an email in any case or spacing as one, and an unknown email like a known one', async () => {
+      const instance = await startLimited({ AUTH_RATE_LIMIT_PER_IP: '1000' });
+      const ip = freshIp();
+      const unknown = freshEmail();
+      await signinFrom(instance, ip, unknown, 'x').expect(400);
+      await signinFrom(instance, ip, ` ${unknown.toUpperCase()} `, 'x').expect(400);
+      await signinFrom(instance, ip, unknown.replace('user', 'USER'), 'x').expect(400);
+      expectRateLimited(await signinFrom(instance, ip, unknown, 'x'), 600);
+    });
+
+    it('checks at most the budget of simultaneous guesses, and no more afterwards', async () => {
+      const instance = await startLimited({ AUTH_RATE_LIMIT_PER_IP: '1000' });
+      const email = await account(instance);
+      const ip = freshIp();
+      const responses = await Promise.all(
+        Array.from({ length: 10 }, (_, i) => signinFrom(instance, ip, email, `parallel-guess-${i}`)),
+      );
+      const checked = responses.filter((r) => r.status === 400).length;
+      expect(checked).toBeLessThanOrEqual(3);
+      for (const refused of responses.filter((r) => r.status !== 400)) expectRateLimited(refused, 600);
+      for (let i = checked; i < 3; i++) await signinFrom(instance, ip, email, `guess-${i}`).expect(400);
+      expectRateLimited(await signinFrom(instance, ip, email, 'one-more'), 600);
+    });
+
+    it('stores no email and no address: every rate-limit key is a keyed hash', async () => {
+      const instance = await startLimited({ AUTH_RATE_LIMIT_PER_IP: '1000' });
+      const email = freshEmail();
+      const ip = freshIp();
+      await signinFrom(instance, ip, email, 'x').expect(400);
+      await request(instance.app)
+        .post('/api/users/signup')
+        .set('X-Forwarded-For', ip)
+        .send({ email: 'not-an-email', password: 'long enough' })
+        .expect(400);
+      const db = instance.context.connection.db!;
+      const everything: unknown[] = [];
+      for (const { name } of await db.listCollections().toArray()) {
+        everything.push(...(await db.collection(name).find({}).toArray()));
+      }
+      const dump = JSON.stringify(everything).toLowerCase();
+      expect(dump).toContain('signin-failures:');
+      expect(dump).not.toContain(email.toLowerCase());
+      expect(dump).not.toContain(email.split('@')[0]!.toLowerCase());
+      expect(dump).not.toContain(ip);
+    });
   });
 });
 

@@ -164,6 +164,16 @@ describe.each(overlays)('overlay %s', (overlay: Overlay) => {
       });
     });
 
+    test('the edge is explicit: TRUST_PROXY names the ingress hop, the keep-alive outlasts ingress-nginx', () => {
+      const env = Object.fromEntries(
+        (appContainer(deploymentOf(objects, service)).env ?? []).map((e) => [e.name, e.value]),
+      );
+      // Left to its default (loopback), every client would look like the ingress and share one budget.
+      expect(env.TRUST_PROXY).toBe('1');
+      expect(Number(env.HTTP_KEEP_ALIVE_TIMEOUT_SECONDS)).toBeGreaterThan(60);
+      expect(env.HOST ?? '0.0.0.0').toBe('0.0.0.0');
+    });
+
     test('PORT = container port = probe ports = Service target; probes on /healthz and /readyz', () => {
       const deployment = deploymentOf(objects, service);
       const container = appContainer(deployment);

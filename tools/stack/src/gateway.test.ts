@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { eventually } from '@ticketing/testing';
+import { connect } from 'node:net';
+import { eventually, openSlowClients } from '@ticketing/testing';
 import { createGateway } from './gateway';
 
 function listen(server: Server): Promise<string> {
@@ -24,8 +25,17 @@ let gatewayUrl: string;
 
 beforeAll(async () => {
   service = createServer((req, res) => {
-    res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ path: req.url }));
+    // Answers once the whole request is in, as an Express service with a JSON body does.
+    req.resume();
+    req.once('end', () => {
+      res.writeHead(200, { 'content-type': 'application/json', 'x-answered-by': 'service' });
+      if (req.url === '/api/users/forwarded') {
+        const { 'x-forwarded-for': forwardedFor, 'x-forwarded-proto': proto, forwarded } = req.headers;
+        res.end(JSON.stringify({ forwardedFor, proto, forwarded: forwarded ?? null }));
+        return;
+      }
+      res.end(JSON.stringify({ path: req.url }));
+    });
   });
   // Announced to clients as `Keep-Alive: timeout=2`. When the service ends an idle connection itself it destroys
   // the socket; an 'end' on its side means the gateway closed first.
@@ -67,4 +77,114 @@ it('drops an idle connection to a service before the service would close it', as
 it('answers 404 for paths outside the API and 503 for a service that is not running', async () => {
   expect((await fetch(`${gatewayUrl}/elsewhere`)).status).toBe(404);
   expect((await fetch(`${gatewayUrl}/api/tickets`)).status).toBe(503);
+});
+
+it('replaces what a client claims in X-Forwarded-For with the address it came from', async () => {
+  const res = await fetch(`${gatewayUrl}/api/users/forwarded`, {
+    headers: {
+      'x-forwarded-for': '203.0.113.66, 198.51.100.1',
+      'x-forwarded-proto': 'https',
+      forwarded: 'for=203.0.113.66',
+    },
+  });
+  expect(await res.json()).toEqual({ forwardedFor: '127.0.0.1', proto: 'http', forwarded: null });
+});
+
+describe('headers', () => {
+  it('sends helmet headers and no-store with its own answers', async () => {
+    for (const path of ['/elsewhere', '/api/tickets', '/api/docs']) {
+      const res = await fetch(`${gatewayUrl}${path}`);
+      expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+      expect(res.headers.get('x-frame-options')).toBe('SAMEORIGIN');
+      expect(res.headers.get('cache-control')).toBe('no-store');
+      const policy = res.headers.get('content-security-policy') ?? '';
+      expect(policy).toContain("default-src 'self'");
+      expect(policy).toContain("script-src 'self'");
+      // Plain HTTP on this machine: nothing may send the browser to https.
+      expect(policy).not.toContain('upgrade-insecure-requests');
+      expect(res.headers.get('strict-transport-security')).toBeNull();
+    }
+  });
+
+  it('serves Swagger UI without inline scripts, which its content security policy forbids', async () => {
+    const page = await (await fetch(`${gatewayUrl}/api/docs`)).text();
+    const scripts = [...page.matchAll(/<script([^>]*)>([\s\S]*?)<\/script>/g)];
+    expect(scripts.length).toBeGreaterThanOrEqual(2);
+    for (const [, attributes, body] of scripts) {
+      expect(attributes).toMatch(/ src="\/api\/docs\/[\w.-]+\.js"/);
+      expect(body).toBe('');
+    }
+    for (const [, asset] of page.matchAll(/(?:src|href)="(\/api\/docs\/[^"]+)"/g)) {
+      const res = await fetch(`${gatewayUrl}${asset}`);
+      expect(res.status).toBe(200);
+    }
+    const initializer = await (await fetch(`${gatewayUrl}/api/docs/swagger-initializer.js`)).text();
+    expect(initializer).toContain("url: '/api/openapi.json'");
+  });
+
+  it('leaves the headers of proxied answers to their service', async () => {
+    const res = await fetch(`${gatewayUrl}/api/users/currentuser`);
+    expect(res.headers.get('x-answered-by')).toBe('service');
+    expect(res.headers.get('content-security-policy')).toBeNull();
+  });
+});
+
+describe('slow clients', () => {
+  let slowGateway: Server;
+  let slowGatewayPort: number;
+
+  beforeAll(async () => {
+    const serviceUrl = `http://127.0.0.1:${(service.address() as AddressInfo).port}`;
+    slowGateway = createGateway(['auth'], (name) => (name === 'auth' ? serviceUrl : undefined), {
+      timeouts: { headersTimeoutMs: 1500, requestTimeoutMs: 3000, keepAliveTimeoutMs: 1000 },
+    });
+    slowGatewayPort = Number(new URL(await listen(slowGateway)).port);
+  });
+
+  afterAll(async () => {
+    slowGateway.closeAllConnections();
+    await new Promise((resolve) => slowGateway.close(resolve));
+  });
+
+  it('uses the contract timeouts by default', () => {
+    expect([gateway.headersTimeout, gateway.requestTimeout, gateway.keepAliveTimeout]).toEqual([
+      20_000, 60_000, 5_000,
+    ]);
+  });
+
+  it('disconnects 50 slow-header clients after its headers timeout while proxying for others', async () => {
+    const slow = openSlowClients(slowGatewayPort, 50, { lineIntervalMs: 250 });
+    try {
+      for (let i = 0; i < 5; i++) {
+        const res = await fetch(`http://127.0.0.1:${slowGatewayPort}/api/users/currentuser`);
+        expect(await res.json()).toEqual({ path: '/api/users/currentuser' });
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      await slow.closedWithin(6000);
+      for (const client of slow.clients) {
+        expect(client.closedAt! - slow.startedAt).toBeGreaterThanOrEqual(1400);
+        expect(client.received).toMatch(/^HTTP\/1\.1 408 /);
+      }
+    } finally {
+      slow.stop();
+    }
+  });
+
+  it('disconnects a client whose body is still arriving after its request timeout', async () => {
+    const socket = connect(slowGatewayPort, '127.0.0.1');
+    socket.setEncoding('utf8');
+    let received = '';
+    socket.on('data', (chunk: string) => {
+      received += chunk;
+    });
+    socket.on('error', () => undefined);
+    const started = Date.now();
+    socket.write('POST /api/users/signin HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1000\r\n\r\n');
+    const drip = setInterval(() => socket.write('x'), 200);
+    await new Promise((resolve) => socket.once('close', resolve));
+    clearInterval(drip);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(2900);
+    expect(Date.now() - started).toBeLessThan(6000);
+    expect(received).toMatch(/^HTTP\/1\.1 408 /);
+  });
 });

@@ -1,7 +1,13 @@
 import { readFile } from 'node:fs/promises';
-import { Agent, createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { Agent, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { dirname, join } from 'node:path';
-import { mergeOpenApiDocuments } from '@ticketing/common';
+import {
+  createHttpServer,
+  DEFAULT_SERVER_TIMEOUTS,
+  mergeOpenApiDocuments,
+  type ServerTimeouts,
+} from '@ticketing/common';
+import helmet from 'helmet';
 import httpProxy from 'http-proxy';
 
 /** Routes of the gateway, like the Kubernetes ingress: path prefix → service name. */
@@ -47,6 +53,7 @@ export async function mergedDocument(locate: ServiceLocator): Promise<Record<str
 
 const swaggerUiDir = dirname(require.resolve('swagger-ui-dist/package.json'));
 const docsAssets: Record<string, string> = {
+  'swagger-initializer.js': 'text/javascript; charset=utf-8',
   'swagger-ui.css': 'text/css; charset=utf-8',
   'swagger-ui-bundle.js': 'text/javascript; charset=utf-8',
   'swagger-ui-standalone-preset.js': 'text/javascript; charset=utf-8',
@@ -57,8 +64,10 @@ const docsPage = `<!doctype html>
 <link rel="stylesheet" href="/api/docs/swagger-ui.css"><link rel="icon" href="/api/docs/favicon-32x32.png"></head>
 <body><div id="swagger-ui"></div>
 <script src="/api/docs/swagger-ui-bundle.js"></script>
-<script>window.ui = SwaggerUIBundle({ url: '/api/openapi.json', dom_id: '#swagger-ui', withCredentials: true });</script>
+<script src="/api/docs/swagger-initializer.js"></script>
 </body></html>`;
+// A script file, not an inline script, so the page's content security policy can forbid inline scripts.
+const docsInitializer = `window.ui = SwaggerUIBundle({ url: '/api/openapi.json', dom_id: '#swagger-ui', withCredentials: true });\n`;
 
 /** `/api/docs` (interactive docs of the merged document) and its assets, from the swagger-ui-dist package. */
 async function serveDocs(path: string, res: ServerResponse): Promise<void> {
@@ -71,7 +80,7 @@ async function serveDocs(path: string, res: ServerResponse): Promise<void> {
   const type = docsAssets[asset];
   if (!type) return sendJson(res, 404, { errors: [{ message: 'Route not found' }] });
   res.writeHead(200, { 'content-type': type, 'cache-control': 'public, max-age=3600' });
-  res.end(await readFile(join(swaggerUiDir, asset)));
+  res.end(asset === 'swagger-initializer.js' ? docsInitializer : await readFile(join(swaggerUiDir, asset)));
 }
 
 function routeOf(url: string): string | undefined {
@@ -106,24 +115,85 @@ export async function checkServices(
 const idleSocketTimeoutMs = 2000;
 
 /**
+ * The gateway's own answers (docs, merged document, health, its errors) get helmet's standard headers: its
+ * default content security policy (scripts, styles and images from this origin only) is what Swagger UI needs.
+ * The gateway speaks plain HTTP on this machine, so neither HSTS nor an upgrade of the page's requests to https.
+ * Proxied answers carry the headers their service chose.
+ */
+const ownAnswerHeaders = helmet({
+  contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } },
+  strictTransportSecurity: false,
+});
+
+function withOwnAnswerHeaders(req: IncomingMessage, res: ServerResponse, answer: () => void): void {
+  ownAnswerHeaders(req, res, (error?: unknown) => {
+    if (error) return sendJson(res, 500, { errors: [{ message: 'Something went wrong' }] });
+    if (!res.hasHeader('cache-control')) res.setHeader('cache-control', 'no-store');
+    answer();
+  });
+}
+
+/**
+ * The gateway is the edge: what a client claims in `X-Forwarded-*` is dropped and replaced by what the gateway
+ * saw, as ingress-nginx does. The services believe these headers from the gateway (`TRUST_PROXY`), so a
+ * client that could add to them could choose its own address and its own rate-limit budget.
+ */
+function setForwardedHeaders(req: IncomingMessage): void {
+  for (const name of Object.keys(req.headers)) {
+    if (name.startsWith('x-forwarded-') || name === 'forwarded') delete req.headers[name];
+  }
+  req.headers['x-forwarded-for'] = req.socket.remoteAddress ?? '';
+  req.headers['x-forwarded-proto'] = 'http';
+  if (req.headers.host) req.headers['x-forwarded-host'] = req.headers.host;
+}
+
+/** Options of {@link createGateway}. */
+export interface GatewayOptions {
+  /** How long the gateway waits for slow clients; default the services' (headers 20 s, body 60 s). */
+  timeouts?: ServerTimeouts;
+}
+
+/**
  * The local stand-in for the ingress: proxies the four API prefixes to their services and answers
  * `GET /api/health` with every service's readiness (200 when all are ready, else 503).
  */
-export function createGateway(services: string[], locate: ServiceLocator): Server {
+export function createGateway(
+  services: string[],
+  locate: ServiceLocator,
+  options: GatewayOptions = {},
+): Server {
   // Keep-alive to the services: without an agent every proxied answer says `Connection: close`, and clients
   // (browsers, load generators) pay a new connection per request. An idle socket must be dropped here before
   // the service closes it (its `Keep-Alive: timeout=5`), or a request sent on it as it closes fails with
   // ECONNRESET (a 502). Node's agent honours a shorter hint (less a second) only when it has a timeout of its own.
   const agent = new Agent({ keepAlive: true, maxSockets: 256, timeout: idleSocketTimeoutMs });
-  const proxy = httpProxy.createProxyServer({ xfwd: true, proxyTimeout: 30_000, agent });
-  proxy.on('error', (_error, _req, res) => {
+  const proxy = httpProxy.createProxyServer({ proxyTimeout: 30_000, agent });
+  proxy.on('error', (_error, req, res) => {
     if ('writeHead' in res && !res.headersSent) {
-      sendJson(res as ServerResponse, 502, { errors: [{ message: 'Service unavailable, try again' }] });
+      withOwnAnswerHeaders(req, res as ServerResponse, () =>
+        sendJson(res as ServerResponse, 502, { errors: [{ message: 'Service unavailable, try again' }] }),
+      );
     }
   });
-  return createServer((req: IncomingMessage, res: ServerResponse) => {
+  const route = (req: IncomingMessage, res: ServerResponse) => {
     const url = req.url ?? '/';
     const path = url.split('?')[0] ?? '';
+    const service = routeOf(url);
+    const target = service ? locate(service) : undefined;
+    if (target) {
+      setForwardedHeaders(req);
+      proxy.web(req, res, { target });
+      return;
+    }
+    withOwnAnswerHeaders(req, res, () => answerItself(req, res, url, path, service));
+  };
+  const answerItself = (
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: string,
+    path: string,
+    service: string | undefined,
+  ) => {
     if (req.method === 'GET' && path === '/api/openapi.json') {
       void mergedDocument(locate).then(
         (document) => sendJson(res, 200, document),
@@ -142,10 +212,8 @@ export function createGateway(services: string[], locate: ServiceLocator): Serve
       });
       return;
     }
-    const service = routeOf(url);
-    const target = service ? locate(service) : undefined;
     if (!service) return sendJson(res, 404, { errors: [{ message: 'Route not found' }] });
-    if (!target) return sendJson(res, 503, { errors: [{ message: `${service} is not running` }] });
-    proxy.web(req, res, { target });
-  });
+    sendJson(res, 503, { errors: [{ message: `${service} is not running` }] });
+  };
+  return createHttpServer(route, options.timeouts ?? DEFAULT_SERVER_TIMEOUTS);
 }

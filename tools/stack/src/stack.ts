@@ -161,6 +161,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         ...options.env,
         ...(name === 'payments' ? payments.env : {}),
         PORT: String(port),
+        // Reachable only from this machine, so every outside client comes through the gateway, the one proxy
+        // whose X-Forwarded-For the services believe (the gateway replaces whatever a client sent there).
+        HOST: '127.0.0.1',
+        TRUST_PROXY: 'loopback',
         MONGO_URL: mongoUrlWithDatabase(mongo.url, databases[name]),
         NATS_URL: nats.url,
       };

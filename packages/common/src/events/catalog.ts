@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { titleSchema } from './title';
 
 /** A Mongo ObjectId as a 24-hex string: every aggregate id on the bus is one. */
 export const objectIdSchema = z.string().regex(/^[a-f0-9]{24}$/, 'must be a 24-character hex id');
@@ -54,7 +55,7 @@ export const eventCatalog = {
     schema: z.object({
       id: objectIdSchema,
       version: versionSchema,
-      title: z.string().min(1).max(200),
+      title: titleSchema,
       price: priceSchema,
       userId: objectIdSchema,
     }),
@@ -65,7 +66,7 @@ export const eventCatalog = {
     schema: z.object({
       id: objectIdSchema,
       version: versionSchema,
-      title: z.string().min(1).max(200),
+      title: titleSchema,
       price: priceSchema,
       userId: objectIdSchema,
       orderId: objectIdSchema.optional(),

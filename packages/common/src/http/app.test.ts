@@ -36,7 +36,7 @@ describe('createHttpApp basics', () => {
     expect(res.body).toEqual({ status: 'ready', checks: {} });
   });
 
-  it('trusts exactly one proxy hop by default', async () => {
+  it('trusts a proxy on this host by default: the address it forwards, not what the client wrote', async () => {
     const probe = testApp((a) => {
       a.get('/ip', (req, res) => {
         res.json({ ip: req.ip, protocol: req.protocol });
@@ -47,6 +47,42 @@ describe('createHttpApp basics', () => {
       .set('X-Forwarded-For', '203.0.113.9, 198.51.100.4')
       .set('X-Forwarded-Proto', 'https');
     expect(res.body).toEqual({ ip: '198.51.100.4', protocol: 'https' });
+  });
+});
+
+describe('security headers', () => {
+  const app = testApp((a) => {
+    a.get('/cacheable', (_req, res) => {
+      res.setHeader('Cache-Control', 'public, max-age=60');
+      res.json({ ok: true });
+    });
+    a.get('/boom', () => {
+      throw new Error('boom');
+    });
+  });
+
+  it('sends helmet headers for a JSON API and no-store on every answer, errors included', async () => {
+    for (const [path, status] of [
+      ['/healthz', 200],
+      ['/nowhere', 404],
+      ['/boom', 500],
+    ] as const) {
+      const res = await request(app).get(path);
+      expect(res.status).toBe(status);
+      expect(res.headers).toMatchObject({
+        'cache-control': 'no-store',
+        'x-content-type-options': 'nosniff',
+        'content-security-policy': "default-src 'none';frame-ancestors 'none'",
+        'x-frame-options': 'DENY',
+        'referrer-policy': 'no-referrer',
+        'cross-origin-resource-policy': 'same-origin',
+      });
+    }
+  });
+
+  it('lets a route choose its own caching', async () => {
+    const res = await request(app).get('/cacheable');
+    expect(res.headers['cache-control']).toBe('public, max-age=60');
   });
 });
 

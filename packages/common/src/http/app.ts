@@ -1,6 +1,8 @@
 import express, { type Express, type Request, type RequestHandler } from 'express';
+import helmet from 'helmet';
 import { pinoHttp } from 'pino-http';
 import { Histogram, type Registry } from 'prom-client';
+import type { ServiceConfig } from '../config';
 import type { Logger } from '../logging';
 import { currentUser, sessionCookie } from './auth';
 import { errorHandler, notFoundHandler } from './error-handler';
@@ -17,6 +19,8 @@ export interface HttpAppOptions {
   metrics: Registry;
   /** Key that verifies the JWTs of signed-in users. */
   jwtKey: string;
+  /** Longest token lifetime (`exp - iat`) accepted, in seconds; default one day (`JWT_MAX_AGE_SECONDS`). */
+  jwtMaxAgeSeconds?: number;
   /** Mark the session cookie `Secure` (true everywhere but tests and plain-HTTP local runs). */
   cookieSecure: boolean;
   /** Named checks `/readyz` runs (typically `mongo` and `nats`). */
@@ -26,14 +30,49 @@ export interface HttpAppOptions {
   /** Largest accepted JSON body, in body-parser's notation; default `'100kb'`. */
   bodyLimit?: string | number;
   /**
-   * Express `trust proxy`; default 1 because services run behind exactly one ingress or gateway hop, whose
-   * `X-Forwarded-*` headers give the client address and the https scheme (needed to send a secure cookie),
-   * while headers a client adds itself further left are ignored.
+   * Express `trust proxy` (`TRUST_PROXY`): the proxies whose `X-Forwarded-*` headers give the client address
+   * (auth's rate limits count by it) and the https scheme (needed to send a secure cookie). Default
+   * `loopback`: only a proxy on this host; anyone else's `X-Forwarded-For` is the client's own claim.
    */
-  trustProxy?: boolean | number | string | string[];
+  trustProxy?: number | string | string[];
   /** Time each readiness check may take; default 2000 ms. */
   readinessTimeoutMs?: number;
 }
+
+/** The options of {@link createHttpApp} that a service's config decides. */
+export function httpAppOptionsFrom(
+  config: Pick<ServiceConfig, 'JWT_KEY' | 'JWT_MAX_AGE_SECONDS' | 'COOKIE_SECURE' | 'TRUST_PROXY'>,
+): Pick<HttpAppOptions, 'jwtKey' | 'jwtMaxAgeSeconds' | 'cookieSecure' | 'trustProxy'> {
+  return {
+    jwtKey: config.JWT_KEY,
+    jwtMaxAgeSeconds: config.JWT_MAX_AGE_SECONDS,
+    cookieSecure: config.COOKIE_SECURE,
+    trustProxy: config.TRUST_PROXY,
+  };
+}
+
+/**
+ * helmet's standard headers, tuned for a JSON API: no document is ever rendered from an answer, so the content
+ * security policy allows nothing and no one may frame it (helmet's defaults suit HTML pages).
+ */
+export function apiSecurityHeaders(): RequestHandler {
+  return helmet({
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] },
+    },
+    frameguard: { action: 'deny' },
+  });
+}
+
+/**
+ * `Cache-Control: no-store` on every answer: they carry tokens (sign-up, sign-in), session cookies, emails and
+ * other per-user state, none of which a browser or a shared cache may keep. A route may still set its own.
+ */
+const noStore: RequestHandler = (_req, res, next) => {
+  res.setHeader('Cache-Control', 'no-store');
+  next();
+};
 
 /** Name of the request latency histogram every service exposes. */
 export const HTTP_DURATION_METRIC = 'http_request_duration_seconds';
@@ -42,8 +81,8 @@ export const HTTP_DURATION_METRIC = 'http_request_duration_seconds';
 const QUIET_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
 
 /**
- * Builds a service's Express app (no listen): request id and correlation context, request logging, latency
- * metrics, JSON body, session cookie and current user, health/readiness/metrics endpoints, the service's routes,
+ * Builds a service's Express app (no listen): security headers and `no-store`, request id and correlation
+ * context, request logging, latency metrics, JSON body, session cookie and current user, health/readiness/metrics endpoints, the service's routes,
  * then 404 and error handling, in that order.
  */
 export function createHttpApp(options: HttpAppOptions): Express {
@@ -54,7 +93,8 @@ export function createHttpApp(options: HttpAppOptions): Express {
       : options.logger;
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', options.trustProxy ?? 1);
+  app.set('trust proxy', options.trustProxy ?? 'loopback');
+  app.use(apiSecurityHeaders(), noStore);
 
   app.use(requestId());
   app.use(
@@ -72,7 +112,7 @@ export function createHttpApp(options: HttpAppOptions): Express {
   app.use(latencyMetrics(httpDurationHistogram(options.metrics)));
   app.use(express.json({ limit: options.bodyLimit ?? '100kb' }));
   app.use(sessionCookie({ secure: options.cookieSecure }));
-  app.use(currentUser(options.jwtKey));
+  app.use(currentUser(options.jwtKey, { maxAgeSeconds: options.jwtMaxAgeSeconds }));
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });

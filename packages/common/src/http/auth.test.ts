@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import request from 'supertest';
 import { requireAuth, signUserToken, verifyUserToken } from './auth';
@@ -53,6 +54,66 @@ describe('signUserToken / verifyUserToken', () => {
       'a.b.c',
     ]) {
       expect(verifyUserToken(token, TEST_JWT_KEY)).toBeNull();
+    }
+  });
+});
+
+/** An HS256 JWT of any payload, signed with the test key without jsonwebtoken's own checks. */
+function signedByHand(payload: Record<string, unknown>): string {
+  const encode = (part: object) => Buffer.from(JSON.stringify(part)).toString('base64url');
+  const unsigned = `${encode({ alg: 'HS256', typ: 'JWT' })}.${encode(payload)}`;
+  return `${unsigned}.${createHmac('sha256', TEST_JWT_KEY).update(unsigned).digest('base64url')}`;
+}
+
+describe('token lifetime', () => {
+  const now = () => Math.floor(Date.now() / 1000);
+
+  it('refuses a token without exp or iat, whatever else is right about it', () => {
+    expect(verifyUserToken(jwt.sign(user, TEST_JWT_KEY), TEST_JWT_KEY)).toBeNull();
+    expect(verifyUserToken(signedByHand({ ...user, iat: now() }), TEST_JWT_KEY)).toBeNull();
+    expect(verifyUserToken(signedByHand({ ...user, iat: now(), exp: now() + 60 }), TEST_JWT_KEY)).toEqual(
+      user,
+    );
+    const noIat = jwt.sign({ ...user, exp: now() + 60 }, TEST_JWT_KEY, { noTimestamp: true });
+    expect(verifyUserToken(noIat, TEST_JWT_KEY)).toBeNull();
+    // jsonwebtoken will not sign a text exp: signed by hand, as a foreign signer could.
+    const textExp = signedByHand({ ...user, iat: now(), exp: `${now() + 60}` });
+    expect(verifyUserToken(textExp, TEST_JWT_KEY)).toBeNull();
+  });
+
+  it('caps exp - iat at one day by default and at maxAgeSeconds when given', () => {
+    const lasting = (seconds: number) => signUserToken(user, TEST_JWT_KEY, seconds);
+    expect(verifyUserToken(lasting(86_400), TEST_JWT_KEY)).toEqual(user);
+    expect(verifyUserToken(lasting(86_401), TEST_JWT_KEY)).toBeNull();
+    expect(verifyUserToken(lasting(100 * 365 * 86_400), TEST_JWT_KEY)).toBeNull();
+    expect(verifyUserToken(lasting(300), TEST_JWT_KEY, { maxAgeSeconds: 300 })).toEqual(user);
+    expect(verifyUserToken(lasting(301), TEST_JWT_KEY, { maxAgeSeconds: 300 })).toBeNull();
+  });
+
+  it('refuses a token issued in the future, which would stretch the cap', () => {
+    const ahead = jwt.sign({ ...user, iat: now() + 3600, exp: now() + 3600 + 600 }, TEST_JWT_KEY);
+    expect(verifyUserToken(ahead, TEST_JWT_KEY)).toBeNull();
+    // A little clock skew between services is tolerated.
+    const skewed = jwt.sign({ ...user, iat: now() + 5, exp: now() + 600 }, TEST_JWT_KEY);
+    expect(verifyUserToken(skewed, TEST_JWT_KEY)).toEqual(user);
+  });
+
+  it('applies the cap of createHttpApp to the cookie and the Bearer token alike', async () => {
+    const app = testApp(
+      (a) => {
+        a.get('/api/private', requireAuth, (req, res) => {
+          res.json({ id: req.currentUser?.id });
+        });
+      },
+      { jwtMaxAgeSeconds: 120 },
+    );
+    for (const [seconds, status] of [
+      [120, 200],
+      [121, 401],
+    ] as const) {
+      const token = signUserToken(user, TEST_JWT_KEY, seconds);
+      await request(app).get('/api/private').set('Cookie', sessionCookieFor(token)).expect(status);
+      await request(app).get('/api/private').set('Authorization', `Bearer ${token}`).expect(status);
     }
   });
 });

@@ -30,21 +30,48 @@ export type TokenLifetime = NonNullable<SignOptions['expiresIn']>;
 // Pinning the algorithm stops a token signed with another one (or `none`) from being accepted.
 const ALGORITHM = 'HS256';
 
+/** DESIGN.md: a token may live at most a day (`JWT_MAX_AGE_SECONDS`), whoever signed it. */
+export const DEFAULT_JWT_MAX_AGE_SECONDS = 86_400;
+
+// Clocks of the services may differ a little; a token issued "in the future" by more than this is refused.
+const CLOCK_TOLERANCE_SECONDS = 60;
+
 const userPayloadSchema = z.object({ id: z.string().min(1), email: z.string().min(1) });
+const lifetimeSchema = z.object({ iat: z.number().int(), exp: z.number().int() });
+
+/** Options of {@link verifyUserToken} and {@link currentUser}. */
+export interface TokenCheckOptions {
+  /** Longest lifetime (`exp - iat`) accepted, in seconds; default {@link DEFAULT_JWT_MAX_AGE_SECONDS}. */
+  maxAgeSeconds?: number;
+}
 
 /** Signs a JWT carrying `{id, email}` that expires after `expiresIn`. */
 export function signUserToken(user: UserPayload, key: string, expiresIn: TokenLifetime): string {
   return jwt.sign({ id: user.id, email: user.email }, key, { algorithm: ALGORITHM, expiresIn });
 }
 
-/** The user a token carries, or null when it is expired, forged, malformed or of the wrong shape; never throws. */
-export function verifyUserToken(token: string, key: string): UserPayload | null {
+/**
+ * The user a token carries, or null when it is expired, forged, malformed or of the wrong shape; never throws.
+ * A token must carry `iat` and `exp` and live at most `maxAgeSeconds`: one without `exp` would work forever,
+ * and one signed for a century is as bad. `iat` may not lie in the future either, or a far-future `iat` would
+ * stretch the lifetime check.
+ */
+export function verifyUserToken(
+  token: string,
+  key: string,
+  options: TokenCheckOptions = {},
+): UserPayload | null {
   let decoded: unknown;
   try {
     decoded = jwt.verify(token, key, { algorithms: [ALGORITHM] });
   } catch {
     return null;
   }
+  const lifetime = lifetimeSchema.safeParse(decoded);
+  if (!lifetime.success) return null;
+  const { iat, exp } = lifetime.data;
+  const maxAge = options.maxAgeSeconds ?? DEFAULT_JWT_MAX_AGE_SECONDS;
+  if (exp - iat > maxAge || iat > Date.now() / 1000 + CLOCK_TOLERANCE_SECONDS) return null;
   const parsed = userPayloadSchema.safeParse(decoded);
   return parsed.success ? { id: parsed.data.id, email: parsed.data.email } : null;
 }
@@ -73,11 +100,11 @@ export function sessionCookie(options: SessionCookieOptions): RequestHandler {
  * Sets `req.currentUser` from the session cookie's JWT, else from `Authorization: Bearer`. An invalid token just
  * means "not signed in": routes that need a user say so with {@link requireAuth}.
  */
-export function currentUser(jwtKey: string): RequestHandler {
+export function currentUser(jwtKey: string, options: TokenCheckOptions = {}): RequestHandler {
   return (req, _res, next) => {
     req.currentUser = undefined;
     for (const token of candidateTokens(req)) {
-      const user = verifyUserToken(token, jwtKey);
+      const user = verifyUserToken(token, jwtKey, options);
       if (user) {
         req.currentUser = user;
         break;

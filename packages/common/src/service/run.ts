@@ -9,8 +9,9 @@ import { Listener, type ListenerOptions, type Subscription } from '../bus/listen
 import { type Env, loadConfig, parseConfig, type ServiceConfig } from '../config';
 import type { Subject } from '../events/catalog';
 import { ApiRouter } from '../http/api';
-import { createHttpApp } from '../http/app';
+import { createHttpApp, httpAppOptionsFrom } from '../http/app';
 import { mongoReadiness, natsReadiness } from '../http/readiness';
+import { listenHttp } from '../http/server';
 import { createLogger, type Logger } from '../logging';
 import { createMetricsRegistry } from '../metrics';
 import { OutboxRelay, type OutboxRelayOptions } from '../outbox/relay';
@@ -194,8 +195,7 @@ export async function startService<C extends ServiceConfig, P extends ServicePar
     service: name,
     logger,
     metrics,
-    jwtKey: config.JWT_KEY,
-    cookieSecure: config.COOKIE_SECURE,
+    ...httpAppOptionsFrom(config),
     readiness: { mongo: mongoReadiness(connection), nats: natsReadiness(bus.nc) },
     routes: (express) => {
       if (!parts.routes) return;
@@ -211,11 +211,7 @@ export async function startService<C extends ServiceConfig, P extends ServicePar
 
   let server: Server | undefined;
   if (options.listen ?? true) {
-    server = await new Promise<Server>((resolve, reject) => {
-      const listening = app.listen(config.PORT, (error?: Error) =>
-        error ? reject(error) : resolve(listening),
-      );
-    });
+    server = await listenHttp(app, config);
     logger.info({ port: (server.address() as AddressInfo).port }, 'http listening');
   }
 

@@ -1,79 +1,84 @@
+import { createHmac } from 'node:crypto';
 import { type Logger, TooManyRequestsError } from '@ticketing/common';
-import type { Request, RequestHandler, Response } from 'express';
-import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
-import type { Model } from 'mongoose';
-import { MongoRateLimitStore, type RateLimitHit } from './mongo-store';
+import type { Request, RequestHandler } from 'express';
+import { ipKeyGenerator } from 'express-rate-limit';
+import type { Connection } from 'mongoose';
+import type { AuthConfig } from '../config';
+import { type AdmittedAttempt, RateLimitSweeper, SlidingWindowLimit } from './sliding-window';
 
-/** Limits of the sign-up/sign-in endpoints. */
-export interface AuthRateLimits {
-  /** Window length, in ms. */
-  windowMs: number;
-  /** Attempts per client IP per window. */
-  perIp: number;
-  /** Attempts per email per window, whatever the IP. */
-  perEmail: number;
-}
-
-/** The two limiters every credential endpoint passes through. */
+/** The limits of the credential endpoints (DESIGN.md, "Auth throttling"). */
 export interface AuthRateLimiters {
-  /** Counts by client IP (IPv6 by /56 subnet); runs before validation so junk requests count too. */
-  perIp: RequestHandler;
-  /** Counts by normalised email; runs after validation, which supplies that email in `req.body`. */
-  perEmail: RequestHandler;
+  /**
+   * Sign-up and sign-in attempts per client address (IPv6 by /56 subnet), whatever the email: a route's
+   * `before` middleware, so invalid requests count too. 429 with `Retry-After` once the budget is spent.
+   */
+  perAddress: RequestHandler;
+  /**
+   * Failed sign-ins per (email, client address). Taken before the password is checked, so simultaneous guesses
+   * count too, and given back when the password was right: an attacker who keeps guessing an email slows only
+   * their own address, and its owner still signs in from any other. Throws the 429 when the budget is spent.
+   */
+  signinAttempt(req: Request, email: string): Promise<AdmittedAttempt>;
+}
+
+/** The client address a limit counts by: `req.ip` (as `TRUST_PROXY` resolves it), IPv6 by /56 subnet. */
+function clientAddress(req: Request): string {
+  return ipKeyGenerator(req.ip ?? 'unknown');
+}
+
+function tooManyRequests(retryAfterMs: number): TooManyRequestsError {
+  return new TooManyRequestsError(retryAfterMs / 1000);
 }
 
 /**
- * Runs a limiter inside a route handler: resolves when the request may go on, rejects with the 429 error when
- * it may not. The per-email limiter needs the validated body, which only the handler of an ApiRouter
- * operation sees; rejecting there sends the 429 through the operation's answer check like any other error.
+ * The per-address and per-(email, address) limits, counted in Mongo so that every replica of auth shares them.
+ * Stored keys are HMACs under a key derived from `JWT_KEY`: the log holds no email or address (an erased
+ * account leaves nothing behind), and rotating `JWT_KEY` simply starts every budget afresh.
  */
-export function passLimiter(limiter: RequestHandler, req: Request, res: Response): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const next = (error?: unknown) => (error ? reject(error) : resolve());
-    Promise.resolve(limiter(req, res, next)).catch(reject);
+export function createAuthRateLimiters(connection: Connection, config: AuthConfig): AuthRateLimiters {
+  const keySecret = createHmac('sha256', config.JWT_KEY).update('auth rate-limit keys').digest();
+  const windowMs = config.AUTH_RATE_LIMIT_WINDOW_SECONDS * 1000;
+  const perAddress = new SlidingWindowLimit(connection, {
+    name: 'address',
+    limit: config.AUTH_RATE_LIMIT_PER_IP,
+    windowMs,
+    keySecret,
   });
-}
-
-// The error handler turns this into 429 + Retry-After, in the standard error body.
-function tooManyRequests(req: Request): TooManyRequestsError {
-  const resetTime = (req as Request & { rateLimit?: { resetTime?: Date } }).rateLimit?.resetTime;
-  const seconds = resetTime ? (resetTime.getTime() - Date.now()) / 1000 : undefined;
-  return new TooManyRequestsError(seconds === undefined ? undefined : Math.max(1, seconds));
-}
-
-/**
- * Builds the per-IP and per-email limiters of sign-up and sign-in, counted in Mongo so that the limits hold
- * across replicas. The client IP is Express's `req.ip`, which honours exactly one proxy hop (createHttpApp).
- */
-export function createAuthRateLimiters(
-  hits: Model<RateLimitHit>,
-  limits: AuthRateLimits,
-  logger: Logger,
-): AuthRateLimiters {
-  const common = {
-    windowMs: limits.windowMs,
-    standardHeaders: false,
-    legacyHeaders: false,
-    // A failing hit store must not lock everyone out of signing in; it is logged instead.
-    passOnStoreError: true,
-    logger: {
-      warn: (...args: unknown[]) => logger.warn({ detail: args }, 'rate limiter warning'),
-      error: (...args: unknown[]) => logger.error({ detail: args }, 'rate limiter error'),
-    },
-    handler: (req: Request, _res: unknown, next: (error: unknown) => void) => next(tooManyRequests(req)),
-  } as const;
+  const failedSignins = new SlidingWindowLimit(connection, {
+    name: 'signin-failures',
+    limit: config.AUTH_RATE_LIMIT_FAILED_SIGNINS_PER_EMAIL_AND_IP,
+    windowMs,
+    keySecret,
+  });
   return {
-    perIp: rateLimit({
-      ...common,
-      limit: limits.perIp,
-      store: new MongoRateLimitStore(hits, 'ip:'),
-      keyGenerator: (req) => ipKeyGenerator(req.ip ?? 'unknown'),
-    }),
-    perEmail: rateLimit({
-      ...common,
-      limit: limits.perEmail,
-      store: new MongoRateLimitStore(hits, 'email:'),
-      keyGenerator: (req) => String((req.body as { email?: unknown }).email),
-    }),
+    perAddress: (req, _res, next) => {
+      perAddress
+        .attempt([clientAddress(req)])
+        .then(
+          (decision) => next(decision.admitted ? undefined : tooManyRequests(decision.retryAfterMs)),
+          next,
+        );
+    },
+    async signinAttempt(req, email) {
+      const decision = await failedSignins.attempt([email, clientAddress(req)]);
+      if (!decision.admitted) throw tooManyRequests(decision.retryAfterMs);
+      return decision;
+    },
   };
+}
+
+// Expired records are swept at least this often, whatever the window.
+const MAX_SWEEP_INTERVAL_MS = 60_000;
+
+/** The worker that deletes rate-limit records once they left the window. */
+export function createRateLimitSweeper(
+  connection: Connection,
+  config: AuthConfig,
+  logger: Logger,
+): RateLimitSweeper {
+  return new RateLimitSweeper(
+    connection,
+    Math.min(config.AUTH_RATE_LIMIT_WINDOW_SECONDS * 1000, MAX_SWEEP_INTERVAL_MS),
+    logger,
+  );
 }

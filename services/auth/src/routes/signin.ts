@@ -2,7 +2,7 @@ import { type ApiRouter, BadRequestError, errorBodySchema } from '@ticketing/com
 import type { AuthConfig } from '../config';
 import type { UserModel } from '../models/user';
 import { verifyAgainstDummy, verifyPassword } from '../passwords/passwords';
-import { type AuthRateLimiters, passLimiter } from '../rate-limit/limiters';
+import type { AuthRateLimiters } from '../rate-limit/limiters';
 import { rateLimitedAnswer } from './rate-limited';
 import { sessionBodySchema, signinBodySchema } from './schemas';
 import { startSession } from './session';
@@ -13,6 +13,8 @@ export const SIGNIN_PATH = '/api/users/signin';
 /**
  * POST /api/users/signin → 200 {id, email, token} and the session cookie. An unknown email and a wrong password
  * get the same 400 after the same amount of hashing, so neither the answer nor its timing reveals accounts.
+ * Both count as a failed sign-in of that email from the client's address; a right password takes its attempt
+ * back. 429 once the address, or the email from this address, has no attempts left.
  */
 export function signinRoute(
   api: ApiRouter,
@@ -26,8 +28,8 @@ export function signinRoute(
     operationId: 'signIn',
     summary: 'Sign in with email and password',
     auth: 'none',
-    // Before validation: invalid requests count against the per-IP budget too.
-    before: [limiters.perIp],
+    // Before validation: invalid requests count against the address's budget too.
+    before: [limiters.perAddress],
     body: signinBodySchema,
     responses: {
       200: {
@@ -42,8 +44,8 @@ export function signinRoute(
       429: rateLimitedAnswer,
     },
     handler: async (req, res) => {
-      await passLimiter(limiters.perEmail, req, res);
       const { email, password } = req.body;
+      const attempt = await limiters.signinAttempt(req, email);
       const user = await users
         .findOne({ email })
         .select('+passwordHash')
@@ -52,6 +54,7 @@ export function signinRoute(
         ? await verifyPassword(password, user.passwordHash)
         : await verifyAgainstDummy(password);
       if (!user || !valid) throw new BadRequestError('Invalid credentials');
+      await attempt.release();
       res
         .status(200)
         .json(startSession(req, { id: String(user._id), email: user.email }, config.JWT_KEY, config.JWT_TTL));

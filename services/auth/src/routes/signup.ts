@@ -2,7 +2,7 @@ import { type ApiRouter, ConflictError, errorBodySchema } from '@ticketing/commo
 import type { AuthConfig } from '../config';
 import type { UserModel } from '../models/user';
 import { hashPassword } from '../passwords/passwords';
-import { type AuthRateLimiters, passLimiter } from '../rate-limit/limiters';
+import type { AuthRateLimiters } from '../rate-limit/limiters';
 import { rateLimitedAnswer } from './rate-limited';
 import { sessionBodySchema, signupBodySchema } from './schemas';
 import { startSession } from './session';
@@ -16,7 +16,7 @@ function isDuplicateKey(error: unknown): boolean {
 
 /**
  * POST /api/users/signup → 201 {id, email, token} and the session cookie; 409 when the email is taken.
- * The per-IP limiter runs before validation (`before`); the per-email one here, on the validated email.
+ * Counted against the client address's budget, before validation (`before`), so junk counts too.
  */
 export function signupRoute(
   api: ApiRouter,
@@ -30,8 +30,7 @@ export function signupRoute(
     operationId: 'signUp',
     summary: 'Create an account and sign in',
     auth: 'none',
-    // Before validation: invalid requests count against the per-IP budget too.
-    before: [limiters.perIp],
+    before: [limiters.perAddress],
     body: signupBodySchema,
     responses: {
       201: {
@@ -42,7 +41,6 @@ export function signupRoute(
       429: rateLimitedAnswer,
     },
     handler: async (req, res) => {
-      await passLimiter(limiters.perEmail, req, res);
       const { email, password } = req.body;
       const passwordHash = await hashPassword(password);
       let id: string;

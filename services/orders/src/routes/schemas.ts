@@ -3,6 +3,7 @@ import {
   objectIdSchema,
   orderStatusSchema,
   priceSchema,
+  titleSchema,
   versionSchema,
 } from '@ticketing/common';
 import { z } from 'zod';
@@ -31,7 +32,7 @@ export const showOrderQuerySchema = z.object({
 
 /** The ticket inside an order, as it was when the order was placed. */
 export const orderTicketSchema = z
-  .object({ id: objectIdSchema, title: z.string().min(1).max(200), price: priceSchema })
+  .object({ id: objectIdSchema, title: titleSchema, price: priceSchema })
   .strict()
   .meta({ description: 'The ticket as ordered: its price is what the buyer pays' });
 

@@ -1,13 +1,9 @@
-import { NotFoundError, objectIdSchema, priceSchema, versionSchema } from '@ticketing/common';
+import { NotFoundError, objectIdSchema, priceSchema, titleSchema, versionSchema } from '@ticketing/common';
 import { z } from 'zod';
 import { priceInputSchema } from '../price';
 
-/** A title: trimmed, then 1-200 characters. */
-export const titleSchema = z
-  .string({ error: 'must be a string' })
-  .trim()
-  .min(1, 'must not be empty')
-  .max(200, 'must be at most 200 characters');
+// The title rules (NFC, trimmed, no control or bidi-control characters, something visible) live once in
+// @ticketing/common, beside the ticket events that carry the same title.
 
 /** Body of POST /api/tickets. */
 export const createTicketBodySchema = z.object({ title: titleSchema, price: priceInputSchema });
@@ -37,7 +33,7 @@ export const ticketParamsSchema = z.object({ id: z.string().meta({ description: 
 export const ticketSchema = z
   .object({
     id: objectIdSchema,
-    title: z.string().min(1).max(200),
+    title: titleSchema,
     price: priceSchema,
     userId: objectIdSchema,
     version: versionSchema,

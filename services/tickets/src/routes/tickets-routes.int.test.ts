@@ -137,6 +137,46 @@ describe('POST /api/tickets', () => {
     expectFieldError(await api().post('/api/tickets').set('Cookie', signTestUser().cookie).send(body), field);
   });
 
+  it.each([
+    ['NUL', 'Concert\u0000', 'must not contain control characters'],
+    ['an ESC sequence', 'Concert \u001b[31mSOLD OUT\u001b[0m', 'must not contain control characters'],
+    ['a C1 control', 'Concert\u009b2J', 'must not contain control characters'],
+    [
+      'a right-to-left override',
+      'Concert\u202etxt.exe',
+      'must not contain bidirectional override or isolate characters (U+202A-U+202E, U+2066-U+2069)',
+    ],
+    [
+      'a directional isolate',
+      '\u2067Concert\u2069',
+      'must not contain bidirectional override or isolate characters (U+202A-U+202E, U+2066-U+2069)',
+    ],
+    ['zero-width characters only', '\u200b\u200c\u200d', 'must contain at least one visible character'],
+  ])(
+    'refuses a title with %s: 400 naming title, nothing stored or published',
+    async (_name, title, message) => {
+      const owner = signTestUser();
+      const res = await api().post('/api/tickets').set('Cookie', owner.cookie).send({ title, price: 10 });
+      expect(res.status).toBe(400);
+      expect(res.body).toEqual({ errors: [{ message, field: 'title' }] });
+      expect(await harness.tickets.countDocuments({ userId: owner.user.id })).toBe(0);
+    },
+  );
+
+  it('stores and publishes the NFC form of a title, trimmed', async () => {
+    const owner = signTestUser();
+    // "Cafe" + U+0301 COMBINING ACUTE ACCENT: the same text as the precomposed "Café", in another form.
+    const res = await api()
+      .post('/api/tickets')
+      .set('Cookie', owner.cookie)
+      .send({ title: '\u00a0 Cafe\u0301 Tacvba ', price: 10 });
+    expect(res.status).toBe(201);
+    expect(res.body.title).toBe('Caf\u00e9 Tacvba');
+    expect((await harness.tickets.findById(res.body.id).lean())?.title).toBe('Caf\u00e9 Tacvba');
+    const [created] = await expectTicketEvents(harness, res.body.id, [['ticket.created', 0]]);
+    expect(created!.data.title).toBe('Caf\u00e9 Tacvba');
+  });
+
   it('accepts a title of exactly 200 characters', async () => {
     const res = await api()
       .post('/api/tickets')
@@ -240,6 +280,9 @@ describe('PUT /api/tickets/:id', () => {
 
   it.each([
     ['blank title', { title: ' ', price: 1 }, 'title'],
+    ['title with an ESC sequence', { title: '\u001b]0;pwned\u0007', price: 1 }, 'title'],
+    ['title with a bidi override', { title: 'Ballet\u202d', price: 1 }, 'title'],
+    ['title of zero-width spaces', { title: '\u200b', price: 1 }, 'title'],
     ['missing title', { price: 1 }, 'title'],
     ['title as a NoSQL operator', { title: { $ne: null }, price: 1 }, 'title'],
     ['missing price', { title: 'T' }, 'price'],

@@ -19,7 +19,7 @@ beforeAll(async () => {
     API_VALIDATE_RESPONSES: 'true',
     // The fuzzer signs up and signs in thousands of times from one address.
     AUTH_RATE_LIMIT_PER_IP: '1000000',
-    AUTH_RATE_LIMIT_PER_EMAIL: '1000000',
+    AUTH_RATE_LIMIT_FAILED_SIGNINS_PER_EMAIL_AND_IP: '1000000',
   });
 }, 180_000);
 
