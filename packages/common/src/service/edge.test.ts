@@ -19,15 +19,16 @@ const JWT_KEY = 'test-jwt-key';
 const definition: ServiceDefinition<ServiceConfig> = {
   name: 'edge',
   configSchema: serviceConfigSchema,
-  models: () => ({ outbox: [] }),
-  routes(app) {
-    app.get('/api/me', requireAuth, (req, res) => {
-      res.json({ id: req.currentUser!.id });
-    });
-    app.get('/api/ip', (req, res) => {
-      res.json({ ip: req.ip });
-    });
-  },
+  build: () => ({
+    routes(_api, app) {
+      app.get('/api/me', requireAuth, (req, res) => {
+        res.json({ id: req.currentUser!.id });
+      });
+      app.get('/api/ip', (req, res) => {
+        res.json({ ip: req.ip });
+      });
+    },
+  }),
 };
 
 let nats: NatsServerHandle;

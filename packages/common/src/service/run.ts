@@ -31,8 +31,11 @@ export type AnySubscription = { [S in Subject]: Subscription<S> }[Subject];
 
 /** What a service is made of, as its `build` returns it. */
 export interface ServiceParts {
-  /** Declares the service's HTTP operations (served under its name's API document). */
-  routes?(api: ApiRouter): void;
+  /**
+   * Declares the service's HTTP operations on `api` (validated, documented in its OpenAPI document). `app` is
+   * for the few endpoints a JSON document cannot describe, such as event streams; they come first.
+   */
+  routes?(api: ApiRouter, app: Express): void;
   /** The subscription table: one `on(subject, handler)` per event the service reacts to. */
   listeners?: AnySubscription[];
   /** Background work started after the listeners and the relay. */
@@ -204,7 +207,7 @@ export async function startService<C extends ServiceConfig, P extends ServicePar
         version: '1.0.0',
         validateResponses: config.API_VALIDATE_RESPONSES,
       });
-      parts.routes(api);
+      parts.routes(api, express);
       api.mount(express);
     },
   });

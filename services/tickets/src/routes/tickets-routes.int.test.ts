@@ -159,7 +159,7 @@ describe('POST /api/tickets', () => {
       const res = await api().post('/api/tickets').set('Cookie', owner.cookie).send({ title, price: 10 });
       expect(res.status).toBe(400);
       expect(res.body).toEqual({ errors: [{ message, field: 'title' }] });
-      expect(await harness.tickets.countDocuments({ userId: owner.user.id })).toBe(0);
+      expect(await harness.store.find({ userId: owner.user.id })).toHaveLength(0);
     },
   );
 
@@ -172,7 +172,7 @@ describe('POST /api/tickets', () => {
       .send({ title: '\u00a0 Cafe\u0301 Tacvba ', price: 10 });
     expect(res.status).toBe(201);
     expect(res.body.title).toBe('Caf\u00e9 Tacvba');
-    expect((await harness.tickets.findById(res.body.id).lean())?.title).toBe('Caf\u00e9 Tacvba');
+    expect((await harness.stored(res.body.id))?.title).toBe('Caf\u00e9 Tacvba');
     const [created] = await expectTicketEvents(harness, res.body.id, [['ticket.created', 0]]);
     expect(created!.data.title).toBe('Caf\u00e9 Tacvba');
   });
