@@ -21,6 +21,8 @@ export type { HasUrl } from './service-env';
 export { collectStream, readStream } from './streams';
 export type { CollectStreamOptions, ReadStreamOptions, StreamCollector, StreamMessage } from './streams';
 export { eventually } from './eventually';
+export { openEventStream } from './event-stream';
+export type { EventStreamReader, ReceivedEvent } from './event-stream';
 export type { EventuallyOptions } from './eventually';
 
 // --- test data: users, ids, API documents ---

@@ -55,6 +55,11 @@ export interface Worker {
   start(): void | Promise<void>;
   /** Stops taking new work and waits for what is in progress. */
   stop(): Promise<void>;
+  /**
+   * Ends the requests it holds open (event streams), called first on stop: the HTTP server cannot close while
+   * one is open.
+   */
+  interruptRequests?(): void;
 }
 
 /** What a service is made of; `runService` wires it in the same order for every service. */
@@ -192,6 +197,7 @@ export async function startService<C extends ServiceConfig, M extends ServiceMod
   let stopping: Promise<void> | undefined;
   const stop = () => {
     stopping ??= (async () => {
+      for (const worker of workers) worker.interruptRequests?.();
       if (server) {
         const closed = new Promise<void>((resolve) => server!.close(() => resolve()));
         server.closeIdleConnections();
