@@ -4,6 +4,8 @@ import { ExpirationCompleteListener, PaymentCreatedListener } from './events/ord
 import { TicketCreatedListener, TicketUpdatedListener } from './events/ticket-listeners';
 import { OrderLifecycle } from './models/lifecycle';
 import { type OrdersModels, ordersModels } from './models/models';
+import { LIVE_ORDER } from './models/order';
+import { orderUpdatesHub, orderUpdatesRoute } from './routes/order-updates';
 import { orderRoutes } from './routes/orders';
 
 /** The orders service: orders reserving tickets, the ticket replica, reactions to expiry and payment. */
@@ -20,7 +22,16 @@ export const ordersService: ServiceDefinition<OrdersConfig, OrdersModels> = {
       new PaymentCreatedListener(bus, listenerOptions, models.orders, lifecycle),
     ];
   },
-  routes: (app, { config, logger, models }) => {
+  workers: (context) => [orderUpdatesHub(context)],
+  routes: (app, context) => {
+    const { config, logger, models } = context;
+    orderUpdatesRoute(app, orderUpdatesHub(context), async (userId) => {
+      const open = await models.orders.model
+        .find({ userId, status: 'created', ...LIVE_ORDER })
+        .select('_id')
+        .lean();
+      return open.map((order) => String(order._id));
+    });
     const api = new ApiRouter({
       title: 'orders API',
       version: '1.0.0',

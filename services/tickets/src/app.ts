@@ -9,6 +9,7 @@ import { type TicketsModels, ticketsModels } from './models/ticket';
 import { createTicketRoute } from './routes/create-ticket';
 import { listTicketsRoute } from './routes/list-tickets';
 import { showTicketRoute } from './routes/show-ticket';
+import { ticketUpdatesHub, ticketUpdatesRoute } from './routes/ticket-updates';
 import { updateTicketRoute } from './routes/update-ticket';
 
 /**
@@ -26,7 +27,10 @@ export const ticketsService: ServiceDefinition<TicketsConfig, TicketsModels> = {
       new OrderCompletedListener(bus, listenerOptions, models.tickets),
     ];
   },
-  routes(app, { config, models }) {
+  workers: (context) => [ticketUpdatesHub(context)],
+  routes(app, context) {
+    const { config, models } = context;
+    ticketUpdatesRoute(app, ticketUpdatesHub(context));
     const api = new ApiRouter({
       title: 'tickets API',
       version: '1.0.0',
