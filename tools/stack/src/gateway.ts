@@ -74,9 +74,27 @@ async function serveDocs(path: string, res: ServerResponse): Promise<void> {
   res.end(await readFile(join(swaggerUiDir, asset)));
 }
 
+/** Everything outside `/api` is the web shop's (as the ingress routes `/` to it). */
+export const shopService = 'client';
+
 function routeOf(url: string): string | undefined {
   const path = url.split('?')[0] ?? '';
+  if (path !== '/api' && !path.startsWith('/api/')) return shopService;
   return gatewayRoutes.find(([prefix]) => path === prefix || path.startsWith(`${prefix}/`))?.[1];
+}
+
+/**
+ * An EventSource request (it always asks for `text/event-stream`): a stream that stays open, quiet between
+ * events and keep-alive comments, so no proxy timeout applies to it.
+ */
+function isEventStream(req: IncomingMessage): boolean {
+  return (req.headers.accept ?? '').includes('text/event-stream');
+}
+
+/** Options of {@link createGateway}. */
+export interface GatewayOptions {
+  /** How long a service may stay silent in an answer before the gateway gives up (default 30 s; not for streams). */
+  proxyTimeoutMs?: number;
 }
 
 /** Readiness of every service, each asked at its /readyz with a short timeout. */
@@ -106,16 +124,22 @@ export async function checkServices(
 const idleSocketTimeoutMs = 2000;
 
 /**
- * The local stand-in for the ingress: proxies the four API prefixes to their services and answers
- * `GET /api/health` with every service's readiness (200 when all are ready, else 503).
+ * The local stand-in for the ingress: proxies the four API prefixes to their services and every other path to
+ * the web shop, streams event streams unbuffered and untimed, and answers `GET /api/health` with every
+ * service's readiness (200 when all are ready, else 503).
  */
-export function createGateway(services: string[], locate: ServiceLocator): Server {
+export function createGateway(
+  services: string[],
+  locate: ServiceLocator,
+  options: GatewayOptions = {},
+): Server {
+  const proxyTimeout = options.proxyTimeoutMs ?? 30_000;
   // Keep-alive to the services: without an agent every proxied answer says `Connection: close`, and clients
   // (browsers, load generators) pay a new connection per request. An idle socket must be dropped here before
   // the service closes it (its `Keep-Alive: timeout=5`), or a request sent on it as it closes fails with
   // ECONNRESET (a 502). Node's agent honours a shorter hint (less a second) only when it has a timeout of its own.
   const agent = new Agent({ keepAlive: true, maxSockets: 256, timeout: idleSocketTimeoutMs });
-  const proxy = httpProxy.createProxyServer({ xfwd: true, proxyTimeout: 30_000, agent });
+  const proxy = httpProxy.createProxyServer({ xfwd: true, agent });
   proxy.on('error', (_error, _req, res) => {
     if ('writeHead' in res && !res.headersSent) {
       sendJson(res as ServerResponse, 502, { errors: [{ message: 'Service unavailable, try again' }] });
@@ -144,8 +168,11 @@ export function createGateway(services: string[], locate: ServiceLocator): Serve
     }
     const service = routeOf(url);
     const target = service ? locate(service) : undefined;
-    if (!service) return sendJson(res, 404, { errors: [{ message: 'Route not found' }] });
+    // A gateway without the shop (tests of the API alone) has nothing outside /api.
+    if (!service || (service === shopService && !services.includes(shopService)))
+      return sendJson(res, 404, { errors: [{ message: 'Route not found' }] });
     if (!target) return sendJson(res, 503, { errors: [{ message: `${service} is not running` }] });
-    proxy.web(req, res, { target });
+    // http-proxy pipes the answer through as it comes: an event reaches the browser when the service writes it.
+    proxy.web(req, res, { target, proxyTimeout: isEventStream(req) ? 0 : proxyTimeout });
   });
 }
