@@ -71,7 +71,9 @@ export function OrderPage({ id, config }: { id: string; config: ShopConfig }) {
       </Page>
     );
   }
-  const expired = order.status === 'cancelled' && Date.parse(order.expiresAt) <= now;
+  // The API does not say why an order was cancelled; one cancelled at (or a moment before, by this browser's
+  // clock) the end of its reservation expired.
+  const expired = order.status === 'cancelled' && Date.parse(order.expiresAt) <= Date.now() + 2000;
   return (
     <Page title={`Order: ${order.ticket.title}`}>
       <p class="price-large">{formatPrice(order.ticket.price)}</p>
