@@ -237,7 +237,7 @@ describe('buying', () => {
   it('cancels an unpaid order: the page says so and the ticket is on sale again', async () => {
     const seller = await signedUpShopper();
     const buyer = await signedUpShopper();
-    const ticketId = await sellTicket(seller, 'Cancel me', '15');
+    const ticketId = await sellTicket(seller, 'Chamber music matinee', '15');
     const orderId = await buy(buyer, ticketId);
     await buyer.page.getByRole('button', { name: 'Cancel order' }).click();
     await visible(buyer.page.getByText('You cancelled this order. The ticket is back on sale.'));
@@ -254,7 +254,7 @@ describe('buying', () => {
   it('says so when the reservation expires, on the open page, without a reload', async () => {
     const seller = await signedUpShopper();
     const buyer = await signedUpShopper();
-    const ticketId = await sellTicket(seller, 'Too late', '9.99');
+    const ticketId = await sellTicket(seller, 'Midnight film screening', '9.99');
     const orderId = await buy(buyer, ticketId);
     await markPage(buyer);
     await visible(
@@ -276,7 +276,7 @@ describe('live updates', () => {
     const seller = await signedUpShopper();
     const watcher = await signedUpShopper();
     const buyer = await signedUpShopper();
-    const ticketId = await sellTicket(seller, 'Watched ticket', '42');
+    const ticketId = await sellTicket(seller, 'String quartet, balcony', '42');
 
     await watcher.page.goto('/');
     await visible(watcher.page.locator(`[data-ticket-id="${ticketId}"]`));
@@ -286,7 +286,7 @@ describe('live updates', () => {
     const orderId = await buy(buyer, ticketId);
     await gone(watcher.page.locator(`[data-ticket-id="${ticketId}"]`), 20_000);
 
-    const newTicket = await sellTicket(seller, 'Listed while watching', '7');
+    const newTicket = await sellTicket(seller, 'Late-night comedy', '7');
     await visible(watcher.page.locator(`[data-ticket-id="${newTicket}"]`), 20_000);
     expect(await watcher.page.locator(`[data-ticket-id="${newTicket}"]`).innerText()).toMatch(/\$7\.00/);
 
