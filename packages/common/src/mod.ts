@@ -124,6 +124,7 @@ export {
   EventStreamHub,
   LAST_EVENT_ID_HEADER,
   lastEventIdOf,
+  sharedEventStreamHub,
 } from './http/event-stream';
 export type { ValidationSchemas } from './http/validate';
 export { validate } from './http/validate';

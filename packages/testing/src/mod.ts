@@ -23,6 +23,8 @@ export type { CollectStreamOptions, ReadStreamOptions, StreamCollector, StreamMe
 export { eventually } from './eventually';
 export { openEventStream } from './event-stream';
 export type { EventStreamReader, ReceivedEvent } from './event-stream';
+export { listenHttp } from './http';
+export type { HttpServerHandle } from './http';
 export type { EventuallyOptions } from './eventually';
 
 // --- test data: users, ids, API documents ---

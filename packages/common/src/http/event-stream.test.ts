@@ -1,7 +1,7 @@
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import {
   type EventStreamReader,
+  type HttpServerHandle,
+  listenHttp,
   type NatsServerHandle,
   objectId,
   openEventStream,
@@ -10,7 +10,7 @@ import {
 import pino from 'pino';
 import { type Bus, connectBus } from '../bus/bus';
 import { ticketCreated } from '../test-support/fixtures';
-import { EventStreamHub, type StreamedEvent } from './event-stream';
+import { EventStreamHub, type StreamedEvent, sharedEventStreamHub } from './event-stream';
 import { testApp } from './test-support/app';
 
 // A real nats-server of our own (restarted in one test), a real HTTP server, and fetch reading the stream.
@@ -18,8 +18,7 @@ const logger = pino({ level: 'silent' });
 let nats: NatsServerHandle;
 let bus: Bus;
 let hub: EventStreamHub;
-let server: Server;
-let base: string;
+let http: HttpServerHandle;
 const open: EventStreamReader[] = [];
 
 /** Only the tickets of one seller: a stateless selector. */
@@ -54,10 +53,7 @@ beforeAll(async () => {
         .catch(next);
     });
   });
-  server = await new Promise<Server>((resolve) => {
-    const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
-  });
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  http = await listenHttp(app);
 });
 
 afterEach(() => {
@@ -66,14 +62,13 @@ afterEach(() => {
 
 afterAll(async () => {
   await hub?.stop();
-  server?.closeAllConnections();
-  await new Promise((resolve) => server?.close(resolve));
+  await http?.close();
   await bus?.close();
   await nats?.close();
 });
 
 async function connect(path = '/updates', headers: Record<string, string> = {}): Promise<EventStreamReader> {
-  const reader = await openEventStream(`${base}${path}`, { headers });
+  const reader = await openEventStream(`${http.url}${path}`, { headers });
   open.push(reader);
   return reader;
 }
@@ -211,6 +206,12 @@ it('keeps streaming across a nats-server restart', async () => {
   expect(ids).toEqual([...ids].sort((a, b) => a - b));
   expect(new Set(ids).size).toBe(ids.length);
 }, 60_000);
+
+it('shares one hub per connection and stream', () => {
+  const options = { bus, stream: 'TICKETS' as const, consumerPrefix: 'shared', logger };
+  expect(sharedEventStreamHub(options)).toBe(sharedEventStreamHub(options));
+  expect(sharedEventStreamHub({ ...options, stream: 'ORDERS' })).not.toBe(sharedEventStreamHub(options));
+});
 
 it('ends every open stream when stopped', async () => {
   const reader = await connect();

@@ -350,3 +350,23 @@ export class EventStreamHub {
     return `${this.options.consumerPrefix}_${kind}_${randomBytes(6).toString('hex')}`;
   }
 }
+
+const hubsByBus = new WeakMap<object, Map<string, EventStreamHub>>();
+
+/**
+ * The hub of one stream for one connection to NATS, created on first use: a service's worker list and its route
+ * both ask for it, and get the same one (one ordered consumer per process).
+ */
+export function sharedEventStreamHub(options: EventStreamHubOptions): EventStreamHub {
+  let hubs = hubsByBus.get(options.bus);
+  if (!hubs) {
+    hubs = new Map();
+    hubsByBus.set(options.bus, hubs);
+  }
+  let hub = hubs.get(options.stream);
+  if (!hub) {
+    hub = new EventStreamHub(options);
+    hubs.set(options.stream, hub);
+  }
+  return hub;
+}

@@ -1,7 +1,7 @@
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import {
   type EventStreamReader,
+  type HttpServerHandle,
+  listenHttp,
   openEventStream,
   type SignedTestUser,
   signTestUser,
@@ -10,16 +10,12 @@ import request from 'supertest';
 import { type OrdersHarness, startOrdersHarness } from '../test-support/harness';
 
 let h: OrdersHarness;
-let server: Server;
-let base: string;
+let http: HttpServerHandle;
 const open: EventStreamReader[] = [];
 
 beforeAll(async () => {
   h = await startOrdersHarness({ ORDER_EXPIRATION_SECONDS: '60' });
-  server = await new Promise<Server>((resolve) => {
-    const listening = h.running.app.listen(0, '127.0.0.1', () => resolve(listening));
-  });
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  http = await listenHttp(h.running.app);
 });
 
 afterEach(() => {
@@ -27,13 +23,12 @@ afterEach(() => {
 });
 
 afterAll(async () => {
-  server?.closeAllConnections();
-  await new Promise((resolve) => server?.close(resolve));
+  await http?.close();
   await h?.stop();
 });
 
 async function updates(user: SignedTestUser, headers: Record<string, string> = {}) {
-  const reader = await openEventStream(`${base}/api/orders/updates`, {
+  const reader = await openEventStream(`${http.url}/api/orders/updates`, {
     headers: { cookie: user.cookie, ...headers },
   });
   open.push(reader);

@@ -1,7 +1,12 @@
-import { type Bus, type EventSelector, EventStreamHub, type Logger, requireAuth } from '@ticketing/common';
+import {
+  type Bus,
+  type EventSelector,
+  type EventStreamHub,
+  type Logger,
+  requireAuth,
+  sharedEventStreamHub,
+} from '@ticketing/common';
 import type { Express } from 'express';
-
-const hubs = new WeakMap<Bus, EventStreamHub>();
 
 /** The ids of a user's orders whose status can still change (status `created`). */
 export type OpenOrderIds = (userId: string) => Promise<string[]>;
@@ -11,17 +16,12 @@ export type OpenOrderIds = (userId: string) => Promise<string[]>;
  * {@link orderUpdatesRoute}: both get it here, so they share it.
  */
 export function orderUpdatesHub(context: { bus: Bus; logger: Logger }): EventStreamHub {
-  let hub = hubs.get(context.bus);
-  if (!hub) {
-    hub = new EventStreamHub({
-      bus: context.bus,
-      stream: 'ORDERS',
-      consumerPrefix: 'orders_updates',
-      logger: context.logger,
-    });
-    hubs.set(context.bus, hub);
-  }
-  return hub;
+  return sharedEventStreamHub({
+    bus: context.bus,
+    stream: 'ORDERS',
+    consumerPrefix: 'orders_updates',
+    logger: context.logger,
+  });
 }
 
 /**

@@ -1,6 +1,10 @@
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { type EventStreamReader, openEventStream, signTestUser } from '@ticketing/testing';
+import {
+  type EventStreamReader,
+  type HttpServerHandle,
+  listenHttp,
+  openEventStream,
+  signTestUser,
+} from '@ticketing/testing';
 import request from 'supertest';
 import {
   createTicket,
@@ -12,16 +16,12 @@ import {
 } from '../test-support/harness';
 
 let harness: Harness;
-let server: Server;
-let base: string;
+let http: HttpServerHandle;
 const open: EventStreamReader[] = [];
 
 beforeAll(async () => {
   harness = await startHarness();
-  server = await new Promise<Server>((resolve) => {
-    const listening = harness.running.app.listen(0, '127.0.0.1', () => resolve(listening));
-  });
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  http = await listenHttp(harness.running.app);
 });
 
 afterEach(() => {
@@ -29,13 +29,12 @@ afterEach(() => {
 });
 
 afterAll(async () => {
-  server?.closeAllConnections();
-  await new Promise((resolve) => server?.close(resolve));
+  await http?.close();
   await stopHarness(harness);
 });
 
 async function updates(headers: Record<string, string> = {}): Promise<EventStreamReader> {
-  const reader = await openEventStream(`${base}/api/tickets/updates`, { headers });
+  const reader = await openEventStream(`${http.url}/api/tickets/updates`, { headers });
   open.push(reader);
   await reader.waitFor((r) => r.retryMs !== undefined || r.ended);
   return reader;

@@ -1,7 +1,5 @@
-import { type Bus, EventStreamHub, type Logger } from '@ticketing/common';
+import { type Bus, type EventStreamHub, type Logger, sharedEventStreamHub } from '@ticketing/common';
 import type { Express } from 'express';
-
-const hubs = new WeakMap<Bus, EventStreamHub>();
 
 /**
  * The live feed of the TICKETS stream, one per running service (one ordered consumer, whatever the number of
@@ -9,17 +7,12 @@ const hubs = new WeakMap<Bus, EventStreamHub>();
  * they share it.
  */
 export function ticketUpdatesHub(context: { bus: Bus; logger: Logger }): EventStreamHub {
-  let hub = hubs.get(context.bus);
-  if (!hub) {
-    hub = new EventStreamHub({
-      bus: context.bus,
-      stream: 'TICKETS',
-      consumerPrefix: 'tickets_updates',
-      logger: context.logger,
-    });
-    hubs.set(context.bus, hub);
-  }
-  return hub;
+  return sharedEventStreamHub({
+    bus: context.bus,
+    stream: 'TICKETS',
+    consumerPrefix: 'tickets_updates',
+    logger: context.logger,
+  });
 }
 
 /**

@@ -8,7 +8,8 @@ import { useSession } from '../lib/session';
 /** What a person reads for an order's status. */
 export function statusLabel(order: Order, now = Date.now()): string {
   if (order.status === 'complete') return 'Paid';
-  if (order.status === 'cancelled') return Date.parse(order.expiresAt) <= now + 2000 ? 'Expired' : 'Cancelled';
+  if (order.status === 'cancelled')
+    return Date.parse(order.expiresAt) <= now + 2000 ? 'Expired' : 'Cancelled';
   return Date.parse(order.expiresAt) <= now ? 'Expiring' : 'Awaiting payment';
 }
 
