@@ -73,10 +73,12 @@ describe('the web shop and event streams', () => {
   let backend: Server;
   let shopGateway: Server;
   let url: string;
+  let streamsClosedUpstream = 0;
 
   beforeAll(async () => {
     backend = createServer((req, res) => {
       if (req.url === '/api/tickets/updates') {
+        res.once('close', () => streamsClosedUpstream++);
         res.writeHead(200, { 'content-type': 'text/event-stream' });
         res.write('retry: 1000\n\n');
         // One event now, the next after a silence longer than the gateway's proxy timeout.
@@ -121,6 +123,14 @@ describe('the web shop and event streams', () => {
       ['2', 'ticket.updated'],
     ]);
     stream.close();
+  });
+
+  it('closes the stream to the service when the browser goes away', async () => {
+    const before = streamsClosedUpstream;
+    const stream = await openEventStream(`${url}/api/tickets/updates`);
+    await stream.waitFor((r) => r.events.length === 1, 1000);
+    stream.close();
+    await eventually(() => expect(streamsClosedUpstream).toBe(before + 1), { timeoutMs: 5000 });
   });
 
   it('still gives up on an ordinary answer that takes longer than the proxy timeout', async () => {

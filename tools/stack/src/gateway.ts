@@ -140,6 +140,13 @@ export function createGateway(
   // ECONNRESET (a 502). Node's agent honours a shorter hint (less a second) only when it has a timeout of its own.
   const agent = new Agent({ keepAlive: true, maxSockets: 256, timeout: idleSocketTimeoutMs });
   const proxy = httpProxy.createProxyServer({ xfwd: true, agent });
+  // A browser that leaves before the answer ended (an event stream never ends) must not leave the request to the
+  // service open: http-proxy aborts it only for a request still being sent.
+  proxy.on('proxyReq', (proxyReq, _req, res) => {
+    res.once('close', () => {
+      if (!res.writableFinished) proxyReq.destroy();
+    });
+  });
   proxy.on('error', (_error, _req, res) => {
     if ('writeHead' in res && !res.headersSent) {
       sendJson(res as ServerResponse, 502, { errors: [{ message: 'Service unavailable, try again' }] });
