@@ -1,3 +1,4 @@
+// biome-ignore-all lint/performance/useDomNodeTextContent: Playwright's innerText is the rendered text, what a person sees, which is what these tests assert
 import { eventually } from '@ticketing/testing';
 import type { Browser } from 'playwright-core';
 import {
