@@ -2,7 +2,8 @@
 # Builds the real servers the tests and the local stack use, from the Go module proxy,
 # into a cache that survives between runs. Each tool is built only when missing.
 #   nats-server 2.14.5, stripe-mock 0.197.0, FerretDB 1.24.2 (see DESIGN.md), kustomize 5.8.0 (infra checks),
-#   schemathesis 4.32.5 (API fuzzing, from PyPI), and the nats CLI 0.4.0 when the module proxy serves it.
+#   schemathesis 4.32.5 (API fuzzing, from PyPI), the nats CLI 0.4.0 when the module proxy serves it, and Debian's
+#   chromium for the shop's browser tests (apt-get, when /usr/bin/chromium is missing and we are root).
 set -euo pipefail
 
 TOOLS_DIR="${TICKETING_TOOLS_DIR:-$HOME/.cache/ticketing-tools}"
@@ -47,6 +48,16 @@ install_schemathesis() {
   ln -sf "$venv/bin/schemathesis" "$BIN/schemathesis"
 }
 
+install_chromium() {
+  # Playwright (playwright-core) drives this one; it downloads no browser of its own.
+  if [ -x /usr/bin/chromium ]; then log "chromium: $(/usr/bin/chromium --version 2>/dev/null | head -1)"; return; fi
+  if [ "$(id -u)" != 0 ]; then log "chromium: missing; install it as root: apt-get install -y chromium"; return 1; fi
+  log "chromium: apt-get install chromium"
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+}
+
+install_chromium
 install_go_tool nats-server github.com/nats-io/nats-server/v2@v2.14.5
 install_go_tool stripe-mock github.com/stripe/stripe-mock@v0.197.0
 install_ferretdb

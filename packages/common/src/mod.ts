@@ -142,6 +142,18 @@ export {
 export { REQUEST_ID_HEADER, requestId, requestIdFrom } from './http/request-id';
 export { linkNextPage, nextPageHeader, pageQuerySchema } from './http/paging';
 export type { PageQuery } from './http/paging';
+export type {
+  EventSelector,
+  EventStreamHubOptions,
+  ServeStreamOptions,
+  StreamedEvent,
+} from './http/event-stream';
+export {
+  EventStreamClosedError,
+  EventStreamHub,
+  LAST_EVENT_ID_HEADER,
+  lastEventIdOf,
+} from './http/event-stream';
 export type { ValidationSchemas } from './http/validate';
 export { validate } from './http/validate';
 export { createMetricsRegistry } from './metrics';

@@ -29,6 +29,10 @@ export type {
 export { collectStream, readStream } from './streams';
 export type { CollectStreamOptions, ReadStreamOptions, StreamCollector, StreamMessage } from './streams';
 export { eventually } from './eventually';
+export { openEventStream } from './event-stream';
+export type { EventStreamReader, ReceivedEvent } from './event-stream';
+export { listenHttp } from './http';
+export type { HttpServerHandle } from './http';
 export type { EventuallyOptions } from './eventually';
 
 // --- slow clients ---

@@ -14,9 +14,9 @@ export interface HarnessedService {
 
 /** A registry of Prometheus metrics, as prom-client's `Registry` has it. */
 export interface MetricsRegistry {
-  getSingleMetric(name: string):
-    | { get(): Promise<{ values: Array<{ labels: Record<string, unknown>; value: number }> }> }
-    | undefined;
+  getSingleMetric(
+    name: string,
+  ): { get(): Promise<{ values: Array<{ labels: Record<string, unknown>; value: number }> }> } | undefined;
 }
 
 /** One service on its own nats-server and database, for one test file. */
@@ -62,7 +62,9 @@ export async function startServiceHarness<R extends HarnessedService>(
       await eventually(async () => {
         const info = await jsm.consumers.info(stream, durable);
         if (info.ack_floor.stream_seq < seq) {
-          throw new Error(`${durable} has settled up to ${info.ack_floor.stream_seq} of ${stream}, not ${seq}`);
+          throw new Error(
+            `${durable} has settled up to ${info.ack_floor.stream_seq} of ${stream}, not ${seq}`,
+          );
         }
       });
     },

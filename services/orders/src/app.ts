@@ -1,4 +1,4 @@
-import type { ServiceDefinition } from '@ticketing/common';
+import { EventStreamHub, type ServiceDefinition } from '@ticketing/common';
 import { type OrdersConfig, ordersConfigSchema } from './config';
 import type { BuyerState } from './domain/buyer';
 import type { OrderState } from './domain/order';
@@ -6,6 +6,7 @@ import type { ReservationState } from './domain/reservation';
 import type { TicketCopy } from './domain/ticket';
 import { orderSubscriptions } from './events/subscriptions';
 import { OrderBook } from './models/order-book';
+import { orderUpdatesRoute } from './routes/order-updates';
 import { orderRoutes } from './routes/orders';
 
 /** A claim this old without its order belongs to a placement that died between the two writes. */
@@ -15,7 +16,7 @@ export const CLAIM_GRACE_MS = 30_000;
 export const ordersService: ServiceDefinition<OrdersConfig> = {
   name: 'orders',
   configSchema: ordersConfigSchema,
-  build({ store, config, logger }) {
+  build({ store, bus, config, logger }) {
     const stores = {
       orders: store<OrderState>('orders', { indexes: [{ userId: 1 }] }),
       reservations: store<ReservationState>('reservations'),
@@ -32,9 +33,16 @@ export const ordersService: ServiceDefinition<OrdersConfig> = {
       },
       logger,
     );
+    const updates = new EventStreamHub({ bus, stream: 'ORDERS', consumerPrefix: 'orders_updates', logger });
+    const openOrderIds = async (userId: string) =>
+      (await stores.orders.find({ userId, status: 'created' })).map((order) => order._id);
     return {
-      routes: (api) => orderRoutes(api, stores.orders, book),
+      routes(api, app) {
+        orderUpdatesRoute(app, updates, openOrderIds);
+        orderRoutes(api, stores.orders, book);
+      },
       listeners: orderSubscriptions(stores, book),
+      workers: [updates],
       stores,
     };
   },

@@ -1,4 +1,4 @@
-import type { ServiceDefinition } from '@ticketing/common';
+import { EventStreamHub, type ServiceDefinition } from '@ticketing/common';
 import { type TicketsConfig, ticketsConfigSchema } from './config';
 import type { TicketState } from './domain/ticket';
 import { orderEventSubscriptions } from './events/order-events';
@@ -6,6 +6,7 @@ import { OnSaleListing } from './models/on-sale';
 import { createTicketRoute } from './routes/create-ticket';
 import { listTicketsRoute } from './routes/list-tickets';
 import { showTicketRoute } from './routes/show-ticket';
+import { ticketUpdatesRoute } from './routes/ticket-updates';
 import { updateTicketRoute } from './routes/update-ticket';
 
 /**
@@ -18,15 +19,17 @@ export const ticketsService: ServiceDefinition<TicketsConfig> = {
   build({ store, bus, logger }) {
     const tickets = store<TicketState>('tickets');
     const listing = new OnSaleListing(tickets, bus, logger);
+    const updates = new EventStreamHub({ bus, stream: 'TICKETS', consumerPrefix: 'tickets_updates', logger });
     return {
-      routes(api) {
+      routes(api, app) {
+        ticketUpdatesRoute(app, updates);
         createTicketRoute(api, tickets);
         listTicketsRoute(api, listing);
         showTicketRoute(api, tickets);
         updateTicketRoute(api, tickets);
       },
       listeners: orderEventSubscriptions(tickets, logger),
-      workers: [listing],
+      workers: [listing, updates],
       stores: { tickets },
     };
   },

@@ -27,6 +27,21 @@ export const ownedStream: Record<ServiceName, Exclude<StreamName, 'DLQ'> | undef
   expiration: 'EXPIRATION',
 };
 
+/** The stream a service serves to browsers as Server-Sent Events (its `/updates` route), through ordered consumers. */
+export const eventStreamOf: Partial<Record<ServiceName, Exclude<StreamName, 'DLQ'>>> = {
+  tickets: 'TICKETS',
+  orders: 'ORDERS',
+};
+
+/** The event-stream routes, which the Ingress serves unbuffered with a long read timeout. */
+export const eventStreamRoutes: Record<string, ServiceName> = {
+  '/api/tickets/updates': 'tickets',
+  '/api/orders/updates': 'orders',
+};
+
+/** The web shop: not a service (no Mongo, no NATS), served at `/` behind the same Ingress. */
+export const webName = 'client' as const;
+
 /** The public route prefix of each service behind the ingress; expiration has none. */
 export const publicRoutes: Record<ServiceName, string | undefined> = {
   auth: '/api/users',
@@ -39,8 +54,8 @@ export const publicRoutes: Record<ServiceName, string | undefined> = {
 /** Health endpoints every service serves on PORT. */
 export const healthPaths = { liveness: '/healthz', readiness: '/readyz', metrics: '/metrics' } as const;
 
-/** The image skaffold builds for a service and its Deployment runs. */
-export function imageName(service: ServiceName): string {
+/** The image skaffold builds for a service (or the web shop) and its Deployment runs. */
+export function imageName(service: ServiceName | typeof webName): string {
   return `ticketing/${service}`;
 }
 

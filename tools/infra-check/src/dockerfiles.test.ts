@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
-import { imageName, type ServiceName, serviceNames } from './contract';
+import { imageName, type ServiceName, serviceNames, webName } from './contract';
 import {
   type CommandRunner,
   readDockerfile,
@@ -15,27 +15,32 @@ import { parseDockerignore } from './dockerignore';
 import { containersOf, named, renderOverlay, type Workload } from './manifests';
 import { repoPath, repoRoot } from './repo';
 
+/** The images: the five services and the web shop. */
+type ImageName = ServiceName | typeof webName;
+const imageNames: ImageName[] = [...serviceNames, webName];
 const dockerfiles = Object.fromEntries(
-  serviceNames.map((s) => [s, readDockerfile(repoPath('services', s, 'Dockerfile'))]),
-) as Record<ServiceName, { text: string; stages: Stage[] }>;
+  imageNames.map((s) => [s, readDockerfile(repoPath('services', s, 'Dockerfile'))]),
+) as Record<ImageName, { text: string; stages: Stage[] }>;
+/** What each image runs, from its folder. */
+const mainOf = (image: ImageName) => (image === webName ? 'dist/server/main.js' : 'dist/main.js');
 const ignore = parseDockerignore(readFileSync(repoPath('.dockerignore'), 'utf8'));
 const rootPackage = JSON.parse(readFileSync(repoPath('package.json'), 'utf8')) as {
   devDependencies: Record<string, string>;
 };
 
 /**
- * The services whose whole recipe (prune → install → build → production install) runs here: `payments` by
- * default (the one with the most dependencies; the five Dockerfiles are checked to be identical otherwise),
- * INFRA_CHECK_IMAGES=all or a comma-separated list for more.
+ * The images whose whole recipe (prune → install → build → production install) runs here: `payments` (the
+ * service with the most dependencies; the five service Dockerfiles are checked to be identical otherwise) and
+ * the shop (a build of its own) by default; INFRA_CHECK_IMAGES=all or a comma-separated list for others.
  */
-function servicesToBuild(): ServiceName[] {
+function imagesToBuild(): ImageName[] {
   const wanted = process.env.INFRA_CHECK_IMAGES?.trim();
-  if (!wanted) return ['payments'];
-  if (wanted === 'all') return [...serviceNames];
+  if (!wanted) return ['payments', webName];
+  if (wanted === 'all') return [...imageNames];
   const list = wanted.split(',').map((s) => s.trim());
-  const unknown = list.filter((s) => !serviceNames.includes(s as ServiceName));
-  if (unknown.length > 0) throw new Error(`INFRA_CHECK_IMAGES: unknown services ${unknown.join(', ')}`);
-  return list as ServiceName[];
+  const unknown = list.filter((s) => !imageNames.includes(s as ImageName));
+  if (unknown.length > 0) throw new Error(`INFRA_CHECK_IMAGES: unknown images ${unknown.join(', ')}`);
+  return list as ImageName[];
 }
 
 /** This machine's environment, as bare as a container's: no npm-run variables, no node_modules/.bin on PATH. */
@@ -95,7 +100,7 @@ const runner: CommandRunner = async (command, cwd, env) => {
 };
 
 /** The workspace packages a service's graph holds: itself and its workspace dependencies, dev ones included. */
-function workspaceGraph(service: ServiceName): string[] {
+function workspaceGraph(service: ImageName): string[] {
   const byName = new Map<
     string,
     { dependencies?: Record<string, string>; devDependencies?: Record<string, string> }
@@ -137,7 +142,18 @@ describe('service Dockerfiles', () => {
     for (const text of normalized) expect(text).toBe(normalized[0]);
   });
 
-  test.each(serviceNames)(
+  test('the shop’s is the same recipe too, but for the file it runs', () => {
+    const steps = (image: ImageName) =>
+      dockerfiles[image].text
+        .split('\n')
+        .filter((line) => !line.startsWith('#'))
+        .join('\n')
+        .replace(new RegExp(`\\b${image}\\b`, 'g'), '<service>')
+        .replace(mainOf(image), '<main>');
+    expect(steps(webName)).toBe(steps('payments'));
+  });
+
+  test.each(imageNames)(
     '%s: pinned Node base image of .nvmrc’s major version, turbo of the lockfile',
     (service) => {
       const { stages } = dockerfiles[service];
@@ -156,14 +172,14 @@ describe('service Dockerfiles', () => {
     },
   );
 
-  test.each(serviceNames)(
-    '%s: runs `node dist/main.js` from its service folder as a non-root user, on the Deployment’s port',
+  test.each(imageNames)(
+    '%s: runs `node dist/…main.js` from its folder as a non-root user, on the Deployment’s port',
     (service) => {
       const { stages } = dockerfiles[service];
       const last = stages.at(-1)!;
       const get = (keyword: string) =>
         last.instructions.filter((i) => i.keyword === keyword).map((i) => i.args);
-      expect(get('CMD')).toEqual(['["node", "dist/main.js"]']);
+      expect(get('CMD')).toEqual([`["node", "${mainOf(service)}"]`]);
       expect(get('WORKDIR').at(-1)).toBe(`/app/services/${service}`);
       const user = get('USER').at(-1) ?? '';
       expect(user).toMatch(/^[1-9]\d*(:[1-9]\d*)?$/);
@@ -217,7 +233,7 @@ describe('the Dockerfile recipe, run without Docker', () => {
 
   test('turbo prune gives each image exactly its service’s workspace graph', async () => {
     const started = Date.now();
-    for (const service of serviceNames) {
+    for (const service of imageNames) {
       const results = await simulateBuild(dockerfiles[service].stages, {
         context: repoRoot,
         ignore,
@@ -233,10 +249,10 @@ describe('the Dockerfile recipe, run without Docker', () => {
       expect(existsSync(join(pruned, 'full', 'tsconfig.base.json'))).toBe(true);
       rmSync(join(work, `prune-${service}`), { recursive: true, force: true });
     }
-    console.info(`prune of ${serviceNames.length} images: ${seconds(Date.now() - started)}`);
+    console.info(`prune of ${imageNames.length} images: ${seconds(Date.now() - started)}`);
   }, 300_000);
 
-  test.each(servicesToBuild())(
+  test.each(imagesToBuild())(
     '%s: prune → npm ci → build → production install; the image starts and holds production dependencies only',
     async (service) => {
       const started = Date.now();
@@ -251,27 +267,33 @@ describe('the Dockerfile recipe, run without Docker', () => {
       const runtime: StageResult = [...results.values()].at(-1)!;
       const cwd = join(runtime.root, runtime.workdir);
       const modules = join(runtime.root, 'app', 'node_modules');
-      expect(existsSync(join(cwd, 'dist', 'main.js'))).toBe(true);
-      // Test tooling and compilers stay out of the image.
+      expect(existsSync(join(cwd, mainOf(service)))).toBe(true);
+      if (service === webName) expect(existsSync(join(cwd, 'dist', 'public', 'index.html'))).toBe(true);
+      // Test tooling and compilers stay out of the image (and the shop's bundler and the libraries it bundled).
+      const bundled = service === webName ? ['vite', 'preact', 'preact-iso', 'rolldown'] : [];
       for (const devOnly of [
         'typescript',
         'jest',
         '@ticketing/testing',
         'mongodb-memory-server-core',
         'turbo',
+        ...bundled,
       ]) {
         expect([devOnly, existsSync(join(modules, devOnly))]).toEqual([devOnly, false]);
       }
-      // Started as the image's CMD with no configuration, it loads all its code and stops at the config check.
+      // Started as the image's CMD with no configuration (the shop: a bad PORT, as it needs no variable), it loads
+      // all its code and stops at the config check.
       const [command, ...args] = runtime.cmd!;
       const start = spawnSync(command!, args, {
         cwd,
-        env: { ...baseEnv, ...runtime.env },
+        env: { ...baseEnv, ...runtime.env, ...(service === webName ? { PORT: 'none' } : {}) },
         encoding: 'utf8',
         timeout: 60_000,
       });
       expect(start.status).toBe(1);
-      expect(start.stderr).toMatch(/Invalid configuration[\s\S]*MONGO_URL/);
+      expect(start.stderr).toMatch(
+        service === webName ? /Invalid configuration[\s\S]*PORT/ : /Invalid configuration[\s\S]*MONGO_URL/,
+      );
       console.info(`${service} image recipe: ${seconds(Date.now() - started)}`);
       rmSync(join(work, service), { recursive: true, force: true });
     },

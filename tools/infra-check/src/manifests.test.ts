@@ -1,6 +1,16 @@
 import { readFileSync } from 'node:fs';
+import { parseConfig } from '@ticketing/common';
 import type { IContainer } from 'kubernetes-models/v1/Container';
-import { healthPaths, imageName, mongoName, publicRoutes, type ServiceName, serviceNames } from './contract';
+import {
+  eventStreamRoutes,
+  healthPaths,
+  imageName,
+  mongoName,
+  publicRoutes,
+  type ServiceName,
+  serviceNames,
+  webName,
+} from './contract';
 import {
   backendOf,
   containersOf,
@@ -24,7 +34,7 @@ import { isMap, isVariable, type NatsMap, type NatsValue, parseNatsConf } from '
 import { repoPath } from './repo';
 import { serviceConfig } from './service-config';
 
-function deploymentOf(objects: K8sObject[], service: ServiceName): Workload {
+function deploymentOf(objects: K8sObject[], service: ServiceName | typeof webName): Workload {
   return named<Workload>(objects, 'Deployment', service);
 }
 
@@ -115,7 +125,7 @@ describe.each(overlays)('overlay %s', (overlay: Overlay) => {
       for (const container of containersOf(workload)) {
         const image = container.image ?? '';
         if (image.startsWith('ticketing/')) {
-          const service = serviceNames.find((s) => workload.metadata.name === s);
+          const service = [...serviceNames, webName].find((s) => workload.metadata.name === s);
           if (!service || image !== imageName(service)) {
             problems.push(`${workload.metadata.name}: runs ${image}, which is not its own service's image`);
           }
@@ -242,36 +252,81 @@ describe.each(overlays)('overlay %s', (overlay: Overlay) => {
     });
   });
 
-  test('the ingress (ingress-nginx) routes each public prefix to its service, and nothing else', () => {
-    const [ingress, ...others] = ofKind<{
-      spec: {
-        ingressClassName?: string;
-        rules: Array<{
-          http: {
-            paths: Array<{
-              path: string;
-              pathType: string;
-              backend: { service: { name: string; port: { name?: string; number?: number } } };
-            }>;
-          };
-        }>;
-      };
-    }>(objects, 'Ingress');
-    expect(others).toEqual([]);
-    expect(ingress?.spec.ingressClassName).toBe('nginx');
-    const routes: Record<string, string> = {};
-    for (const rule of ingress!.spec.rules) {
+  type IngressObject = {
+    metadata: { name: string; annotations?: Record<string, string> };
+    spec: {
+      ingressClassName?: string;
+      rules: Array<{
+        http: {
+          paths: Array<{
+            path: string;
+            pathType: string;
+            backend: { service: { name: string; port: { name?: string; number?: number } } };
+          }>;
+        };
+      }>;
+    };
+  };
+
+  /** path → [pathType, the workload behind it] of one Ingress. */
+  const routesOf = (ingress: IngressObject) => {
+    const routes: Record<string, [string, string]> = {};
+    for (const rule of ingress.spec.rules) {
       for (const path of rule.http.paths) {
-        expect(path.pathType).toBe('Prefix');
         const { name, port } = path.backend.service;
         const backend = backendOf(objects, name, port.name ?? port.number!);
-        routes[path.path] = backend.workload.metadata.name;
+        routes[path.path] = [path.pathType, backend.workload.metadata.name];
       }
     }
-    const expected = Object.fromEntries(
-      serviceNames.filter((s) => publicRoutes[s]).map((s) => [publicRoutes[s]!, s] as const),
+    return routes;
+  };
+
+  test('the ingress (ingress-nginx) routes each public prefix to its service, / to the shop, and nothing else', () => {
+    const ingresses = ofKind<IngressObject>(objects, 'Ingress');
+    expect(ingresses.map((i) => i.metadata.name).sort()).toEqual(['ticketing', 'ticketing-streams']);
+    const ingress = ingresses.find((i) => i.metadata.name === 'ticketing')!;
+    expect(ingress.spec.ingressClassName).toBe('nginx');
+    const expected = Object.fromEntries([
+      ...serviceNames.filter((s) => publicRoutes[s]).map((s) => [publicRoutes[s]!, ['Prefix', s]] as const),
+      ['/', ['Prefix', webName]] as const,
+    ]);
+    expect(routesOf(ingress)).toEqual(expected);
+  });
+
+  test('the event streams have their own Ingress: exact paths, unbuffered, hour-long reads', () => {
+    const streams = ofKind<IngressObject>(objects, 'Ingress').find(
+      (i) => i.metadata.name === 'ticketing-streams',
+    )!;
+    expect(streams.spec.ingressClassName).toBe('nginx');
+    expect(routesOf(streams)).toEqual(
+      Object.fromEntries(
+        Object.entries(eventStreamRoutes).map(([path, service]) => [path, ['Exact', service]]),
+      ),
     );
-    expect(routes).toEqual(expected);
+    const annotations = streams.metadata.annotations ?? {};
+    expect(annotations['nginx.ingress.kubernetes.io/proxy-buffering']).toBe('off');
+    // Longer than the 15 s between keep-alive comments, by far.
+    expect(Number(annotations['nginx.ingress.kubernetes.io/proxy-read-timeout'])).toBeGreaterThanOrEqual(600);
+  });
+
+  test('the shop: its image, probes on its port, no NATS or Mongo, its env satisfies its config schema', () => {
+    const deployment = deploymentOf(objects, webName);
+    const container = appContainer(deployment);
+    expect(container.image).toBe(imageName(webName));
+    const env = Object.fromEntries((container.env ?? []).map((e) => [e.name, e.value ?? '']));
+    expect(Object.keys(env).filter((name) => /MONGO|NATS|JWT/.test(name))).toEqual([]);
+    const port = Number(env.PORT);
+    expect(container.ports?.[0]?.containerPort).toBe(port);
+    for (const probe of [container.startupProbe, container.livenessProbe, container.readinessProbe])
+      expect(probe?.httpGet?.port).toBe('http');
+    expect(container.readinessProbe?.httpGet?.path).toBe(healthPaths.readiness);
+    expect(container.livenessProbe?.httpGet?.path).toBe(healthPaths.liveness);
+    // Read from the source, as the services' schemas are (service-config.ts).
+    const { clientConfigSchema } = require(repoPath('services', webName, 'src', 'server', 'config.ts')) as {
+      clientConfigSchema: Parameters<typeof parseConfig>[0] & { shape: Record<string, unknown> };
+    };
+    expect(Object.keys(env).filter((name) => !(name in clientConfigSchema.shape))).toEqual([]);
+    expect(() => parseConfig(clientConfigSchema, env)).not.toThrow();
   });
 
   test('NATS: client and monitoring ports, JetStream on the volume claim, every $VARIABLE provided', () => {

@@ -11,7 +11,13 @@ import {
   serviceInboxPrefix,
   subjects,
 } from '@ticketing/common';
-import { listenedSubjects, publishedSubjects, type ServiceName, serviceNames } from './contract';
+import {
+  eventStreamOf,
+  listenedSubjects,
+  publishedSubjects,
+  type ServiceName,
+  serviceNames,
+} from './contract';
 import {
   type K8sObject,
   named,
@@ -206,6 +212,32 @@ describe('the permissions on a real nats-server (dev config), with the servicesâ
     }
     expect(observed).toEqual({ deadLetters: expected, unsettled: [] });
   });
+
+  test.each(Object.entries(eventStreamOf))(
+    '%s follows its own stream %s with ordered consumers (event streams to browsers), and no other stream',
+    async (service, stream) => {
+      const bus = buses.get(service)!;
+      await bus.ensureStreams();
+      const subject = publishedSubjects(service as ServiceName)[0]!;
+      const ack = await bus.js.publish(subject, 'an event');
+      // What EventStreamHub does: an ordered consumer from a sequence, one message, then delete it.
+      const consumer = await bus.js.consumers.get(stream!, {
+        name_prefix: `${service}_updates_check`,
+        opt_start_seq: ack.seq,
+      });
+      const messages = await consumer.consume({ max_messages: 10 });
+      for await (const message of messages) {
+        expect(message.seq).toBe(ack.seq);
+        break;
+      }
+      await messages.close();
+      expect(await consumer.delete()).toBe(true);
+      const elsewhere = service === 'tickets' ? 'ORDERS' : 'TICKETS';
+      await expect(
+        bus.nc.request(`$JS.API.CONSUMER.CREATE.${elsewhere}.${service}_updates_x`, '{}', { timeout: 5000 }),
+      ).rejects.toThrow('Permissions Violation');
+    },
+  );
 
   test.each(serviceNames)('%s is refused everything else', async (service) => {
     const bus = buses.get(service)!;

@@ -5,7 +5,13 @@ import {
   serviceInboxPrefix,
   streamNames,
 } from '@ticketing/common';
-import { listenedSubjects, publishedSubjects, type ServiceName, serviceNames } from './contract';
+import {
+  eventStreamOf,
+  listenedSubjects,
+  publishedSubjects,
+  type ServiceName,
+  serviceNames,
+} from './contract';
 import { isMap, isVariable, type NatsMap, type NatsValue } from './nats-conf';
 
 /** What one NATS user may do. */
@@ -22,8 +28,9 @@ export interface UserPermissions {
 
 /**
  * The publish permissions a service needs, derived from the event catalog and the listener table:
- * its own events, its dead letters, the JetStream API calls of `ensureStreams` (all streams) and of its
- * `Listener`s (create/update with the filter subject, info, pull, ack of its own durables).
+ * its own events, its dead letters, the JetStream API calls of `ensureStreams` (all streams), of its
+ * `Listener`s (create/update with the filter subject, info, pull, ack of its own durables) and of the ordered
+ * consumers of the stream it serves to browsers, if it does.
  */
 export function expectedPublish(service: ServiceName): string[] {
   const listened = listenedSubjects[service];
@@ -46,6 +53,11 @@ export function expectedPublish(service: ServiceName): string[] {
       `$JS.API.CONSUMER.MSG.NEXT.${stream}.${durable}`,
       `$JS.ACK.${stream}.${durable}.>`,
     );
+  }
+  const served = eventStreamOf[service];
+  if (served) {
+    // The ordered consumers of its event stream (EventStreamHub): random names, no filter subject.
+    for (const call of ['CREATE', 'MSG.NEXT', 'DELETE']) allow.push(`$JS.API.CONSUMER.${call}.${served}.*`);
   }
   return allow;
 }

@@ -1,4 +1,4 @@
-import { mongoName, publicRoutes, serviceNames } from './contract';
+import { mongoName, publicRoutes, serviceNames, webName } from './contract';
 import { containersOf, ofKind, renderOverlay, workloads } from './manifests';
 import { allowed, type Endpoint, inCidr, matchesSelector, type NetworkPolicy } from './network-policy';
 
@@ -99,6 +99,7 @@ function expectedPaths(): string[] {
     if (publicRoutes[service]) paths.push(`ingress-nginx → ${service}:3000/TCP`);
     paths.push(`${service} → ${mongoName(service)}:27017/TCP`, `${service} → nats:4222/TCP`);
   }
+  paths.push(`ingress-nginx → ${webName}:3000/TCP`);
   paths.push('nats → nats:6222/TCP', 'payments → internet:443/TCP');
   for (const pod of [...pods.map((p) => p.name), 'intruder'])
     paths.push(`${pod} → kube-dns:53/UDP`, `${pod} → kube-dns:53/TCP`);
@@ -106,7 +107,7 @@ function expectedPaths(): string[] {
 }
 
 describe('NetworkPolicies of overlay prod', () => {
-  test('allow exactly the paths the system uses: ingress → HTTP services, each service → its Mongo and NATS, NATS ↔ NATS, payments → Stripe, DNS', () => {
+  test('allow exactly the paths the system uses: ingress → HTTP services and the shop, each service → its Mongo and NATS, NATS ↔ NATS, payments → Stripe, DNS', () => {
     expect(allowedPaths(endpoints().policies)).toEqual(expectedPaths());
   });
 

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { imageName, serviceNames } from './contract';
+import { imageName, serviceNames, webName } from './contract';
 import { containersOf, type Overlay, renderOverlay, workloads } from './manifests';
 import { repoPath } from './repo';
 import {
@@ -42,9 +42,9 @@ describe('skaffold.yaml', () => {
     expect(skaffoldSchemaProblems(bad, schema).length).toBeGreaterThan(0);
   });
 
-  test('one artifact per service: its Dockerfile, built from the repository root', () => {
+  test('one artifact per service and one for the shop: its Dockerfile, built from the repository root', () => {
     expect(config.build.artifacts).toEqual(
-      serviceNames.map((service) => ({
+      [...serviceNames, webName].map((service) => ({
         image: imageName(service),
         context: '.',
         docker: { dockerfile: `services/${service}/Dockerfile` },

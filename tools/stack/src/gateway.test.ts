@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { connect } from 'node:net';
-import { eventually, openSlowClients } from '@ticketing/testing';
+import { eventually, openEventStream, openSlowClients } from '@ticketing/testing';
 import { createGateway } from './gateway';
 
 function listen(server: Server): Promise<string> {
@@ -74,8 +74,8 @@ it('drops an idle connection to a service before the service would close it', as
   expect(again.status).toBe(200);
 });
 
-it('answers 404 for paths outside the API and 503 for a service that is not running', async () => {
-  expect((await fetch(`${gatewayUrl}/elsewhere`)).status).toBe(404);
+it('answers 404 for paths outside the API (no shop) and 503 for a service that is not running', async () => {
+  expect((await fetch(`${gatewayUrl}/elsewhere`)).status).toBe(404); // no shop in this gateway
   expect((await fetch(`${gatewayUrl}/api/tickets`)).status).toBe(503);
 });
 
@@ -186,5 +186,75 @@ describe('slow clients', () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(2900);
     expect(Date.now() - started).toBeLessThan(6000);
     expect(received).toMatch(/^HTTP\/1\.1 408 /);
+  });
+});
+
+describe('the web shop and event streams', () => {
+  let backend: Server;
+  let shopGateway: Server;
+  let url: string;
+  let streamsClosedUpstream = 0;
+
+  beforeAll(async () => {
+    backend = createServer((req, res) => {
+      if (req.url === '/api/tickets/updates') {
+        res.once('close', () => streamsClosedUpstream++);
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        res.write('retry: 1000\n\n');
+        // One event now, the next after a silence longer than the gateway's proxy timeout.
+        res.write('id: 1\nevent: ticket.created\ndata: {"id":"a"}\n\n');
+        setTimeout(() => res.write('id: 2\nevent: ticket.updated\ndata: {"id":"a"}\n\n'), 1500);
+        return;
+      }
+      if (req.url === '/api/tickets/slow') {
+        setTimeout(() => res.end('{}'), 1500);
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'text/html' });
+      res.end(`<p>shop page ${req.url}</p>`);
+    });
+    const backendUrl = await listen(backend);
+    shopGateway = createGateway(['tickets', 'client'], () => backendUrl, { proxyTimeoutMs: 500 });
+    url = await listen(shopGateway);
+  });
+
+  afterAll(async () => {
+    shopGateway.closeAllConnections();
+    backend.closeAllConnections();
+    await Promise.all(
+      [shopGateway, backend].map((server) => new Promise((resolve) => server.close(resolve))),
+    );
+  });
+
+  it('sends every path outside /api to the shop, and unknown /api paths nowhere', async () => {
+    const page = await fetch(`${url}/orders/123?x=1`);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toBe('<p>shop page /orders/123?x=1</p>');
+    expect((await fetch(`${url}/api/nothing`)).status).toBe(404);
+  });
+
+  it('passes each event on as it is written, and keeps a quiet stream past the proxy timeout', async () => {
+    const stream = await openEventStream(`${url}/api/tickets/updates`);
+    await stream.waitFor((r) => r.events.length === 1, 1000);
+    expect(stream.ended).toBe(false);
+    await stream.waitFor((r) => r.events.length === 2, 5000);
+    expect(stream.events.map((e) => [e.id, e.event])).toEqual([
+      ['1', 'ticket.created'],
+      ['2', 'ticket.updated'],
+    ]);
+    stream.close();
+  });
+
+  it('closes the stream to the service when the browser goes away', async () => {
+    const before = streamsClosedUpstream;
+    const stream = await openEventStream(`${url}/api/tickets/updates`);
+    await stream.waitFor((r) => r.events.length === 1, 1000);
+    stream.close();
+    await eventually(() => expect(streamsClosedUpstream).toBe(before + 1), { timeoutMs: 5000 });
+  });
+
+  it('still gives up on an ordinary answer that takes longer than the proxy timeout', async () => {
+    const slow = await fetch(`${url}/api/tickets/slow`);
+    expect(slow.status).toBe(502);
   });
 });

@@ -83,8 +83,12 @@ async function serveDocs(path: string, res: ServerResponse): Promise<void> {
   res.end(asset === 'swagger-initializer.js' ? docsInitializer : await readFile(join(swaggerUiDir, asset)));
 }
 
+/** Everything outside `/api` is the web shop's (as the ingress routes `/` to it). */
+export const shopService = 'client';
+
 function routeOf(url: string): string | undefined {
   const path = url.split('?')[0] ?? '';
+  if (path !== '/api' && !path.startsWith('/api/')) return shopService;
   return gatewayRoutes.find(([prefix]) => path === prefix || path.startsWith(`${prefix}/`))?.[1];
 }
 
@@ -147,15 +151,23 @@ function setForwardedHeaders(req: IncomingMessage): void {
   if (req.headers.host) req.headers['x-forwarded-host'] = req.headers.host;
 }
 
+/** True for a request of an event stream (Server-Sent Events): its answer never ends. */
+function isEventStream(req: IncomingMessage): boolean {
+  return (req.headers.accept ?? '').includes('text/event-stream');
+}
+
 /** Options of {@link createGateway}. */
 export interface GatewayOptions {
   /** How long the gateway waits for slow clients; default the services' (headers 20 s, body 60 s). */
   timeouts?: ServerTimeouts;
+  /** How long a service may stay silent in an answer before the gateway gives up (default 30 s; not for streams). */
+  proxyTimeoutMs?: number;
 }
 
 /**
- * The local stand-in for the ingress: proxies the four API prefixes to their services and answers
- * `GET /api/health` with every service's readiness (200 when all are ready, else 503).
+ * The local stand-in for the ingress: proxies the four API prefixes to their services and every other path to
+ * the web shop, streams event streams unbuffered and untimed, and answers `GET /api/health` with every
+ * service's readiness (200 when all are ready, else 503).
  */
 export function createGateway(
   services: string[],
@@ -167,7 +179,15 @@ export function createGateway(
   // the service closes it (its `Keep-Alive: timeout=5`), or a request sent on it as it closes fails with
   // ECONNRESET (a 502). Node's agent honours a shorter hint (less a second) only when it has a timeout of its own.
   const agent = new Agent({ keepAlive: true, maxSockets: 256, timeout: idleSocketTimeoutMs });
-  const proxy = httpProxy.createProxyServer({ proxyTimeout: 30_000, agent });
+  const proxyTimeout = options.proxyTimeoutMs ?? 30_000;
+  const proxy = httpProxy.createProxyServer({ agent });
+  // A browser that leaves before the answer ended (an event stream never ends) must not leave the request to the
+  // service open: http-proxy aborts it only for a request still being sent.
+  proxy.on('proxyReq', (proxyReq, _req, res) => {
+    res.once('close', () => {
+      if (!res.writableFinished) proxyReq.destroy();
+    });
+  });
   proxy.on('error', (_error, req, res) => {
     if ('writeHead' in res && !res.headersSent) {
       withOwnAnswerHeaders(req, res as ServerResponse, () =>
@@ -178,11 +198,14 @@ export function createGateway(
   const route = (req: IncomingMessage, res: ServerResponse) => {
     const url = req.url ?? '/';
     const path = url.split('?')[0] ?? '';
-    const service = routeOf(url);
+    const routed = routeOf(url);
+    // A gateway without the shop (tests of the API alone) has nothing outside /api.
+    const service = routed === shopService && !services.includes(shopService) ? undefined : routed;
     const target = service ? locate(service) : undefined;
     if (target) {
       setForwardedHeaders(req);
-      proxy.web(req, res, { target });
+      // http-proxy pipes the answer through as it comes: an event reaches the browser when the service writes it.
+      proxy.web(req, res, { target, proxyTimeout: isEventStream(req) ? 0 : proxyTimeout });
       return;
     }
     withOwnAnswerHeaders(req, res, () => answerItself(req, res, url, path, service));

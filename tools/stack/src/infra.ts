@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import { type NatsServerHandle, startNats } from '@ticketing/testing';
 import { PrefixedLog } from './log';
 import { findTool } from './paths';
-import { findPostgresBinDir, startFerretDbOnPostgres } from './postgres';
 import { freePort, waitForPort } from './ports';
+import { findPostgresBinDir, startFerretDbOnPostgres } from './postgres';
 import { SupervisedProcess } from './supervisor';
 
 /** A piece of infrastructure the stack uses: where it is and how to stop what the stack started. */
@@ -113,8 +113,23 @@ export interface PaymentsBackend extends Infra {
   env: Record<string, string>;
 }
 
-/** stripe-mock (`STRIPE_MOCK_URL`, or the binary from the tools cache/PATH), else the sandbox gateway. */
-export async function startPaymentsBackend(log: PrefixedLog): Promise<PaymentsBackend> {
+/** The sandbox gateway inside the payments service: no Stripe at all. */
+function sandboxPayments(): PaymentsBackend {
+  return {
+    url: 'sandbox',
+    description: 'sandbox gateway (no Stripe: tok_visa charged, tok_chargeDeclined declined)',
+    // No key at all: payments refuses a live key next to the sandbox, and the sandbox needs none.
+    env: { STRIPE_SECRET_KEY: '', PAYMENT_GATEWAY: 'sandbox' },
+    stop: async () => undefined,
+  };
+}
+
+/**
+ * stripe-mock (`STRIPE_MOCK_URL`, or the binary from the tools cache/PATH), else the sandbox gateway; `sandbox`
+ * picks the sandbox whatever is configured (it is the backend that declines a card: tok_chargeDeclined).
+ */
+export async function startPaymentsBackend(log: PrefixedLog, sandbox = false): Promise<PaymentsBackend> {
+  if (sandbox) return sandboxPayments();
   const key = process.env.STRIPE_SECRET_KEY ?? 'sk_test_localstack';
   if (process.env.STRIPE_API_URL) {
     return {
@@ -157,11 +172,5 @@ export async function startPaymentsBackend(log: PrefixedLog): Promise<PaymentsBa
   log.line(
     'stripe-mock not found: payments uses the SANDBOX gateway (tok_visa is charged, tok_chargeDeclined is declined)',
   );
-  return {
-    url: 'sandbox',
-    description: 'sandbox gateway (no Stripe: tok_visa charged, tok_chargeDeclined declined)',
-    // No key at all: payments refuses a live key next to the sandbox, and the sandbox needs none.
-    env: { STRIPE_SECRET_KEY: '', PAYMENT_GATEWAY: 'sandbox' },
-    stop: async () => undefined,
-  };
+  return sandboxPayments();
 }

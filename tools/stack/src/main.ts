@@ -26,8 +26,9 @@ async function main(): Promise<void> {
   const seconds = ((Date.now() - startedAt) / 1000).toFixed(1);
   const lines = [
     '',
-    bold(`  Ticketing is ready (${seconds}s) — ${stack.url}`),
+    bold(`  Ticketing is ready (${seconds}s) — the shop: ${stack.url}/`),
     '',
+    `    shop         ${stack.url}/  (client pid ${stack.client.process.pid})`,
     `    API          ${stack.url}/api/users · /api/tickets · /api/orders · /api/payments`,
     `    health       ${stack.url}/api/health`,
     `    NATS         ${stack.natsUrl}  (${stack.infra.nats})`,

@@ -55,7 +55,9 @@ function postgresUser(): { uid: number; gid: number } | undefined {
     .map((line) => line.split(':'))
     .find((fields) => fields[0] === 'postgres');
   if (!entry) {
-    throw new Error('running as root, PostgreSQL needs a `postgres` user (apt-get install postgresql creates it)');
+    throw new Error(
+      'running as root, PostgreSQL needs a `postgres` user (apt-get install postgresql creates it)',
+    );
   }
   return { uid: Number(entry[2]), gid: Number(entry[3]) };
 }
@@ -117,7 +119,16 @@ export async function startFerretDbOnPostgres(
     await run(join(binDir, 'createdb'), [...connection, 'ferretdb']).catch((error: { stderr?: string }) => {
       if (!error.stderr?.includes('already exists')) throw error;
     });
-    await run(join(binDir, 'psql'), [...connection, '-d', 'ferretdb', '-v', 'ON_ERROR_STOP=1', '-q', '-f', ginTwinsSql]);
+    await run(join(binDir, 'psql'), [
+      ...connection,
+      '-d',
+      'ferretdb',
+      '-v',
+      'ON_ERROR_STOP=1',
+      '-q',
+      '-f',
+      ginTwinsSql,
+    ]);
     const port = await freePort(options.port ?? 0);
     const state = join(options.dir, 'ferretdb');
     mkdirSync(state, { recursive: true });

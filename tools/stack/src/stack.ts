@@ -21,6 +21,14 @@ export const serviceNames = ['auth', 'tickets', 'orders', 'payments', 'expiratio
 /** Name of a service. */
 export type ServiceName = (typeof serviceNames)[number];
 
+/** The web shop's process: served at `/` by the gateway, like the ingress routes `/` to it. */
+export const clientName = 'client';
+
+/** The test cards the pay form offers for each local payments backend (stripe-mock declines no card). */
+function testCardTokens(payments: PaymentsBackend): string {
+  return payments.env.PAYMENT_GATEWAY === 'sandbox' ? 'tok_visa,tok_chargeDeclined' : 'tok_visa';
+}
+
 /** Options of {@link startStack}. */
 export interface StackOptions {
   /** Gateway port (default `PORT` or 8080; 0 = any free port). */
@@ -33,6 +41,8 @@ export interface StackOptions {
   logTo?: Writable;
   /** How long to wait for every service to be ready, in ms (default 90000). */
   readyTimeoutMs?: number;
+  /** Payments through the sandbox gateway even when stripe-mock or Stripe is configured (default false). */
+  sandboxPayments?: boolean;
   /** Prefix of the services' database names (default `ticketing`: `ticketing-orders`, …). */
   databasePrefix?: string;
 }
@@ -59,6 +69,8 @@ export interface Stack {
   databases: Record<ServiceName, string>;
   /** The services. */
   services: Record<ServiceName, StackService>;
+  /** The web shop (its pages are at {@link Stack.url}). */
+  client: StackService;
   /** The embedded nats-server (absent when `NATS_URL` was given): tests stop and restart it. */
   nats?: NatsServerHandle;
   /** How infrastructure was provided. */
@@ -118,13 +130,14 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const [nats, mongo, payments] = await Promise.all([
       startStackNats(data).then(track),
       startStackMongo(data, new PrefixedLog('mongo', options.logTo)).then(track),
-      startPaymentsBackend(new PrefixedLog('stripe', options.logTo)).then(track),
+      startPaymentsBackend(new PrefixedLog('stripe', options.logTo), options.sandboxPayments).then(track),
     ]);
     stackLog.line(`NATS: ${nats.url} (${nats.description})`);
     stackLog.line(`Mongo: ${mongo.description}`);
     stackLog.line(`payments: ${payments.description}`);
 
     const services = {} as Record<ServiceName, StackService>;
+    let client: StackService | undefined;
     const databases = {} as Record<ServiceName, string>;
     const stateFile = join(data, 'stack.json');
     const gatewayPort = options.port ?? Number(process.env.PORT ?? 8080);
@@ -145,6 +158,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
             { pid: s.process.pid, port: s.port, url: s.url, restarts: s.process.restarts },
           ]),
         ),
+        client: client && { pid: client.process.pid, port: client.port, url: client.url },
         pid: process.pid,
       };
       writeFileSync(stateFile, `${JSON.stringify(state, null, 2)}\n`);
@@ -184,7 +198,30 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       process_.start();
     }
 
-    gateway = createGateway([...serviceNames], (name) => services[name as ServiceName]?.url);
+    const clientPort = await freePort();
+    const clientProcess = new SupervisedProcess({
+      name: clientName,
+      command: process.execPath,
+      args: [join(repoRoot, 'services', clientName, 'dist', 'server', 'main.js')],
+      cwd: join(repoRoot, 'services', clientName),
+      env: {
+        ...process.env,
+        LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
+        TEST_CARD_TOKENS: process.env.TEST_CARD_TOKENS ?? testCardTokens(payments as PaymentsBackend),
+        ...options.env,
+        PORT: String(clientPort),
+      },
+      log: new PrefixedLog(clientName, options.logTo),
+      onStart: () => {
+        if (client) writeState();
+      },
+    });
+    client = { port: clientPort, url: `http://127.0.0.1:${clientPort}`, process: clientProcess };
+    supervised.push(clientProcess);
+    clientProcess.start();
+
+    const located: Record<string, StackService> = { ...services, [clientName]: client };
+    gateway = createGateway([...serviceNames, clientName], (name) => located[name]?.url);
     await new Promise<void>((resolve, reject) => {
       gateway!.once('error', reject);
       gateway!.listen(gatewayListenPort, '127.0.0.1', () => resolve());
@@ -193,7 +230,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 
     const waitReady = async (timeoutMs = options.readyTimeoutMs ?? 90_000) => {
       const deadline = Date.now() + timeoutMs;
-      await Promise.all(serviceNames.map((name) => waitForService(name, services[name].url, deadline)));
+      await Promise.all(
+        Object.entries(located).map(([name, running]) => waitForService(name, running.url, deadline)),
+      );
     };
 
     return {
@@ -203,6 +242,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       nats: nats.handle,
       databases,
       services,
+      client,
       infra: {
         nats: nats.description,
         mongo: mongo.description,

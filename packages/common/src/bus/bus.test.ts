@@ -29,7 +29,11 @@ describe('streams', () => {
     const infos = new Map<string, Awaited<ReturnType<typeof bus.jsm.streams.info>>>();
     for (const name of ['TICKETS', 'ORDERS', 'PAYMENTS', 'EXPIRATION', 'DLQ'])
       infos.set(name, await bus.jsm.streams.info(name));
-    expect(infos.get('TICKETS')!.config.subjects).toEqual(['ticket.created', 'ticket.updated', 'ticket.refused']);
+    expect(infos.get('TICKETS')!.config.subjects).toEqual([
+      'ticket.created',
+      'ticket.updated',
+      'ticket.refused',
+    ]);
     expect(infos.get('ORDERS')!.config.subjects).toEqual([
       'order.created',
       'order.cancelled',

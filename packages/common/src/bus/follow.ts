@@ -1,4 +1,4 @@
-import { DeliverPolicy, type ConsumerMessages } from '@nats-io/jetstream';
+import { type ConsumerMessages, DeliverPolicy } from '@nats-io/jetstream';
 import type { StreamName, Subject } from '../events/catalog';
 import type { Logger } from '../logging';
 import type { Bus } from './bus';

@@ -13,7 +13,9 @@ export const pageQuerySchema = z.object({
     .meta({ description: 'Page size, 1-100 (default 50)' }),
   after: objectIdSchema
     .optional()
-    .meta({ description: 'The id of the last item of the previous page (what its `Link: rel="next"` carries)' }),
+    .meta({
+      description: 'The id of the last item of the previous page (what its `Link: rel="next"` carries)',
+    }),
 });
 
 /** A parsed page query. */

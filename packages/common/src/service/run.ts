@@ -24,6 +24,11 @@ export interface Worker {
   start(): void | Promise<void>;
   /** Stops taking new work and waits for what is in progress. */
   stop(): Promise<void>;
+  /**
+   * Ends the requests it holds open (event streams), called first on stop: the HTTP server cannot close while
+   * one is open.
+   */
+  interruptRequests?(): void;
 }
 
 /** Any entry of a subscription table (each typed by its own subject). */
@@ -221,6 +226,7 @@ export async function startService<C extends ServiceConfig, P extends ServicePar
   let stopping: Promise<void> | undefined;
   const stop = () => {
     stopping ??= (async () => {
+      for (const worker of workers) worker.interruptRequests?.();
       if (server) {
         const closed = new Promise<void>((resolve) => server!.close(() => resolve()));
         server.closeIdleConnections();

@@ -217,7 +217,8 @@ export class AggregateStore<S extends object> {
       if (verdict === 'duplicate') return 'duplicate';
       if (verdict === 'early') {
         // The head may be behind a change whose writer has not written it (or died): look before holding back.
-        const behind = attempt < this.maxAttempts ? await this.catchUp(target, stored?.version ?? -1) : 'none';
+        const behind =
+          attempt < this.maxAttempts ? await this.catchUp(target, stored?.version ?? -1) : 'none';
         if (behind === 'pending') await this.pause(attempt);
         if (behind !== 'none') continue;
         throw new OutOfOrderError(recorded, source.version);

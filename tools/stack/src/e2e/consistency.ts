@@ -95,7 +95,9 @@ async function doubleExpirations(test: TestStack): Promise<string[]> {
     const { orderId } = message.data as { orderId: string };
     fired.set(orderId, (fired.get(orderId) ?? 0) + 1);
   }
-  return [...fired].filter(([, count]) => count > 1).map(([id, count]) => `expiration of ${id} fired ${count} times`);
+  return [...fired]
+    .filter(([, count]) => count > 1)
+    .map(([id, count]) => `expiration of ${id} fired ${count} times`);
 }
 
 /**
@@ -165,5 +167,10 @@ export async function consistencyViolations(test: TestStack): Promise<string[]> 
     versionGaps(test.stack.natsUrl, 'ORDERS', 'id'),
     versionGaps(test.stack.natsUrl, 'PAYMENTS', 'id'),
   ]);
-  return [...problems, ...gaps.flat(), ...(await doubleExpirations(test)), ...(await unpublishedChanges(test))];
+  return [
+    ...problems,
+    ...gaps.flat(),
+    ...(await doubleExpirations(test)),
+    ...(await unpublishedChanges(test)),
+  ];
 }

@@ -34,6 +34,7 @@ it('reports every service ready at /api/health', async () => {
     const body = (await health.json()) as { services: Record<string, { ready: boolean }> };
     expect(Object.keys(body.services).sort()).toEqual([
       'auth',
+      'client',
       'expiration',
       'orders',
       'payments',

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { mongoUrlWithDatabase } from '@ticketing/testing';
 import { MongoClient } from 'mongodb';
 import type { ApiClient } from '../client';
-import { type Stack, serviceNames, startStack } from '../stack';
+import { type Stack, type StackOptions, serviceNames, startStack } from '../stack';
 
 /** A stack for one e2e test file: own data dir and databases, merged log in a file (printed on failure). */
 export interface TestStack {
@@ -21,7 +21,10 @@ export interface TestStack {
 }
 
 /** Starts a real stack (five service processes, NATS, Mongo, gateway) and waits until every service is ready. */
-export async function startTestStack(env: Record<string, string> = {}): Promise<TestStack> {
+export async function startTestStack(
+  env: Record<string, string> = {},
+  options: Pick<StackOptions, 'sandboxPayments'> = {},
+): Promise<TestStack> {
   const dataDir = await mkdtemp(join(tmpdir(), 'ticketing-e2e-'));
   const logFile = join(dataDir, 'stack.log');
   const logTo = createWriteStream(logFile);
@@ -32,6 +35,7 @@ export async function startTestStack(env: Record<string, string> = {}): Promise<
     env: { LOG_LEVEL: 'info', ...env },
     logTo,
     databasePrefix: prefix,
+    ...options,
   });
   await stack.waitReady(120_000);
   const mongo = await MongoClient.connect(mongoUrlWithDatabase(stack.mongoUrl, `${prefix}-auth`));
