@@ -53,7 +53,7 @@ export type {
   StoreWiring,
 } from './store/aggregate-store';
 export { AggregateExistsError, ContentionError } from './store/errors';
-export { ChangeNotices } from './store/notices';
+export { ChangeNotices, changeNoticeSubject } from './store/notices';
 
 // --- service life cycle ---
 export { runService, startService } from './service/run';

@@ -13,7 +13,7 @@ export type ServiceName = (typeof serviceNames)[number];
 export const listenedSubjects: Record<ServiceName, readonly Subject[]> = {
   auth: [],
   tickets: ['order.created', 'order.cancelled', 'order.completed'],
-  orders: ['ticket.created', 'ticket.updated', 'expiration.complete', 'payment.created'],
+  orders: ['ticket.created', 'ticket.updated', 'ticket.refused', 'expiration.complete', 'payment.created'],
   payments: ['order.created', 'order.cancelled', 'order.completed'],
   expiration: ['order.created'],
 };

@@ -1,4 +1,5 @@
 import {
+  changeNoticeSubject,
   deadLetterSubject,
   durableName,
   eventCatalog,
@@ -54,6 +55,8 @@ export function expectedPublish(service: ServiceName): string[] {
       `$JS.ACK.${stream}.${durable}.>`,
     );
   }
+  // Replicas wake each other's read-your-writes waits (ChangeNotices): core NATS, no JetStream.
+  if (service !== 'auth') allow.push(changeNoticeSubject(service));
   const served = eventStreamOf[service];
   if (served) {
     // The ordered consumers of its event stream (EventStreamHub): random names, no filter subject.
@@ -63,11 +66,12 @@ export function expectedPublish(service: ServiceName): string[] {
 }
 
 /**
- * Services subscribe to their own reply inboxes only (JetStream API answers, pulled messages): events arrive
- * through pull consumers, and another service's deliveries stay out of reach.
+ * Services subscribe to their own reply inboxes (JetStream API answers, pulled messages) and their replicas'
+ * change notices only: events arrive through pull consumers, and another service's deliveries stay out of reach.
  */
 export function expectedSubscribe(service: ServiceName): string[] {
-  return [`${serviceInboxPrefix(service)}.>`];
+  const inbox = `${serviceInboxPrefix(service)}.>`;
+  return service === 'auth' ? [inbox] : [inbox, changeNoticeSubject(service)];
 }
 
 /** The environment variable a user's password comes from (auth.conf ↔ the NATS container's env). */

@@ -11,11 +11,9 @@ export const pageQuerySchema = z.object({
     .max(100, 'must be a whole number from 1 to 100')
     .default(50)
     .meta({ description: 'Page size, 1-100 (default 50)' }),
-  after: objectIdSchema
-    .optional()
-    .meta({
-      description: 'The id of the last item of the previous page (what its `Link: rel="next"` carries)',
-    }),
+  after: objectIdSchema.optional().meta({
+    description: 'The id of the last item of the previous page (what its `Link: rel="next"` carries)',
+  }),
 });
 
 /** A parsed page query. */

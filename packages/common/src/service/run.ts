@@ -160,7 +160,6 @@ export async function startService<C extends ServiceConfig, P extends ServicePar
 
   const relay = new OutboxRelay({ publisher: bus, logger, metrics, ...tuning.relay });
   const notices = new ChangeNotices();
-  notices.connect(bus.nc, name);
   const stores: Array<AggregateStore<object>> = [];
   const context: ServiceContext<C> = {
     name,
@@ -185,6 +184,7 @@ export async function startService<C extends ServiceConfig, P extends ServicePar
     },
   };
   const parts = await definition.build(context);
+  if (stores.length > 0) notices.connect(bus.nc, name);
   // Unique indexes carry invariants (one claim per order, one email per user): they must exist before traffic.
   await Promise.all(Object.values(connection.models).map((model) => model.init()));
   await Promise.all(stores.map((store) => store.init()));

@@ -2,6 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { NatsConnection, Subscription } from '@nats-io/nats-core';
 
+/** The core NATS subject on which the replicas of `service` tell each other of changes (publish and subscribe). */
+export function changeNoticeSubject(service: string): string {
+  return `_ticketing.changed.${service}`;
+}
+
 /**
  * Tells whoever waits for an aggregate that it changed: waiters in this process at once, and, over core NATS
  * (`_ticketing.changed.<service>`, no JetStream), the other replicas of the service, whose listener may not be
@@ -23,7 +28,7 @@ export class ChangeNotices {
   /** Starts sharing notices with the service's other replicas over `nc`. */
   connect(nc: NatsConnection, service: string): void {
     this.connection = nc;
-    this.subject = `_ticketing.changed.${service}`;
+    this.subject = changeNoticeSubject(service);
     this.subscription = nc.subscribe(this.subject, {
       callback: (error, message) => {
         if (error) return;
