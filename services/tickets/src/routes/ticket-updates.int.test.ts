@@ -59,7 +59,7 @@ it('streams a listed ticket and its reservation to anyone, signed in or not', as
     version: 0,
   });
 
-  const order = orderCreated(ticketId);
+  const order = orderCreated(ticketId, undefined, 12.5);
   await publishOrderEvent(harness, 'order.created', order);
   await reader.waitFor((r) => about(ticketId)(r).length === 2, 15_000);
   const reserved = about(ticketId)(reader)[1]!;
