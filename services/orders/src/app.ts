@@ -30,6 +30,7 @@ export const ordersService: ServiceDefinition<OrdersConfig> = {
         maxLiveOrders: config.MAX_LIVE_ORDERS_PER_USER,
         reorderCooldownMs: config.REORDER_COOLDOWN_SECONDS * 1000,
         claimGraceMs: CLAIM_GRACE_MS,
+        confirmWaitMs: config.REPLICA_WAIT_MS,
       },
       logger,
     );

@@ -263,6 +263,7 @@ export class AggregateStore<S extends object> {
         }
         const left = deadline - Date.now();
         if (left <= 0) return head;
+        if (woken) continue; // a notice came while the read was on its way
         await new Promise<void>((resolve) => {
           const timer = setTimeout(
             () => {

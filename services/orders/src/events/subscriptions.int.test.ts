@@ -5,7 +5,7 @@ import { eventSequence, type OrdersHarness, startOrdersHarness } from '../test-s
 let h: OrdersHarness;
 
 beforeAll(async () => {
-  h = await startOrdersHarness({ REORDER_COOLDOWN_SECONDS: '0' });
+  h = await startOrdersHarness({ REORDER_COOLDOWN_SECONDS: '0', REPLICA_WAIT_MS: '1000' });
 });
 
 afterAll(async () => {
@@ -169,7 +169,21 @@ describe('payment.created', () => {
     expect(next.status).toBe(409);
   });
 
-  it('holds a payment back until the tickets service reserved the ticket for the order, then completes it', async () => {
+  it('waits for the tickets service to reserve the ticket for the order, then completes it', async () => {
+    const ticket = await h.seedTicket();
+    const order = await placeOrder(ticket.id);
+    const ack = await h.publish('payment.created', payment(order.id));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await orderState(order.id)).toMatchObject({ status: 'created', version: 0 });
+    await h.confirm(ticket, order.id);
+    await settled('payment.created', ack.seq);
+    expect(await orderState(order.id)).toMatchObject({ status: 'complete', version: 1 });
+    // Woken by the confirmation within its wait (REPLICA_WAIT_MS=1000 here), not redelivered.
+    const info = await h.running.context.bus.jsm.consumers.info('PAYMENTS', 'orders-payment-created');
+    expect(info.num_redelivered).toBe(0);
+  });
+
+  it('hands a payment back when the confirmation takes longer than its wait, and completes it once it came', async () => {
     const ticket = await h.seedTicket();
     const order = await placeOrder(ticket.id);
     const ack = await h.publish('payment.created', payment(order.id));

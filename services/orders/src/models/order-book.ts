@@ -48,6 +48,8 @@ export interface OrderRules {
    * placement writes its claim and its order within milliseconds, so an older one belongs to a dead placement.
    */
   claimGraceMs: number;
+  /** How long a payment waits for the tickets service to confirm the reservation before it is handed back, in ms. */
+  confirmWaitMs: number;
 }
 
 const TICKET_RESERVED = 'Ticket is already reserved';
@@ -146,13 +148,11 @@ export class OrderBook {
       // Payments charges only orders it learned from order.created, so an unknown one was never placed here.
       if (!order || order.abandoned) throw new PoisonMessageError(`order ${orderId} does not exist`);
       if (order.status !== 'created') return undefined;
-      const ticket = await tickets.get(order.ticket.id);
+      // The reservation is usually confirmed already; when the payment overtook it, wait for it here (woken by
+      // the replica's change) rather than hand the payment back for a redelivery.
+      const ticket = await tickets.waitFor(order.ticket.id, (copy) => copy?.orderId === orderId, this.rules.confirmWaitMs);
       if (ticket?.orderId !== orderId) {
-        throw new OutOfOrderError(
-          undefined,
-          1,
-          `tickets has not reserved ${order.ticket.id} for ${orderId} yet`,
-        );
+        throw new OutOfOrderError(undefined, 1, `tickets has not reserved ${order.ticket.id} for ${orderId} yet`);
       }
       return settle(order, { status: 'complete' });
     });
