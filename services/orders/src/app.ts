@@ -18,9 +18,10 @@ export const ordersService: ServiceDefinition<OrdersConfig> = {
   configSchema: ordersConfigSchema,
   build({ store, bus, config, logger }) {
     const stores = {
-      orders: store<OrderState>('orders', { indexes: [{ userId: 1 }] }),
+      // Clients wait for orders to complete, commands for tickets just listed: on any replica.
+      orders: store<OrderState>('orders', { indexes: [{ userId: 1 }, { status: 1 }], watched: true }),
       reservations: store<ReservationState>('reservations'),
-      tickets: store<TicketCopy>('tickets'),
+      tickets: store<TicketCopy>('tickets', { watched: true }),
       buyers: store<BuyerState>('buyers'),
     };
     const book = new OrderBook(

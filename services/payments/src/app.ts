@@ -40,7 +40,8 @@ export function createPaymentsService(
     name: 'payments',
     configSchema: paymentsConfigSchema,
     build(context) {
-      const orders = context.store<OrderCopy>('orders');
+      // Payments wait for an order just placed, on any replica.
+      const orders = context.store<OrderCopy>('orders', { watched: true });
       const payments = context.store<PaymentState>('payments', { indexes: [{ orderId: 1 }] });
       const deps: ChargeDeps = {
         claims: context.model<PaymentClaim>('PaymentClaim', paymentClaimSchema),

@@ -125,6 +125,8 @@ export async function connectBus(options: BusOptions): Promise<Bus> {
     user: options.user,
     pass: options.pass,
     inboxPrefix: options.inboxPrefix,
+    // Its own core messages (change notices to the other replicas) are nothing this process needs back.
+    noEcho: true,
     maxReconnectAttempts: -1,
     reconnectTimeWait: 500,
     waitOnFirstConnect: true,

@@ -200,7 +200,7 @@ describe('apply (a replica of another service’s aggregate)', () => {
     await store.decide(target, (current) => ({ state: { ...current!, price: 100 } }));
     expect(await follow(a, 0)).toBe('duplicate');
     expect(await store.get(target)).toMatchObject({ title: `${b} v1`, price: 100, version: 4 });
-    expect(await store.get(target)).not.toHaveProperty('_applied');
+    expect(Object.keys((await store.get(target))!)).not.toContain('_applied');
   });
 });
 
@@ -249,7 +249,7 @@ describe('waitFor', () => {
   it('answers as soon as the aggregate is written, woken by the write rather than by polling', async () => {
     const id = objectId();
     const started = Date.now();
-    const waiting = store.waitFor(id, (head) => head !== null, 10_000);
+    const waiting = store.waitFor(id, (head) => head !== null, { timeoutMs: 10_000 });
     setTimeout(() => void store.create(id, ticket('late')), 50);
     expect(await waiting).toMatchObject({ title: 'late' });
     // Woken by the notice: well before the half-second re-read a lost notice would fall back to.
@@ -259,7 +259,9 @@ describe('waitFor', () => {
   it('answers with what there is when the time is up', async () => {
     const id = objectId();
     await store.create(id, ticket('early'));
-    expect(await store.waitFor(id, (head) => head?.title === 'never', 200)).toMatchObject({ title: 'early' });
-    expect(await store.waitFor(objectId(), undefined, 100)).toBeNull();
+    expect(await store.waitFor(id, (head) => head?.title === 'never', { timeoutMs: 200 })).toMatchObject({
+      title: 'early',
+    });
+    expect(await store.waitFor(objectId(), undefined, { timeoutMs: 100 })).toBeNull();
   });
 });

@@ -67,6 +67,12 @@ export interface StoreOptions {
    * the one invariant a store writes, and a head that a unique index refused would leave a change without head.
    */
   indexes?: Array<Record<string, 1 | -1>>;
+  /**
+   * Other replicas of the service may {@link AggregateStore.waitFor} its aggregates (a replica of another
+   * service's aggregate that commands wait for, an order a client waits on): each change is announced to them
+   * over core NATS. Without it, only waiters in the writing process are woken at once.
+   */
+  watched?: boolean;
 }
 
 /** What a store is wired to by the service runner. */
@@ -173,9 +179,17 @@ export class AggregateStore<S extends object> {
    * When another writer took that version first, it reads again and decides again (a few times, then
    * {@link ContentionError}); `decide` may therefore run more than once and must only decide, not act.
    */
-  async decide(id: string, decide: Decider<S>): Promise<Decided<S>> {
+  async decide(
+    id: string,
+    decide: Decider<S>,
+    options: { current?: Head<S> | null } = {},
+  ): Promise<Decided<S>> {
     for (let attempt = 1; ; attempt++) {
-      const stored = await this.heads.findOne({ _id: id });
+      // A head the caller read just before spares the first read; a stale one only costs a lost version.
+      const stored =
+        attempt === 1 && options.current !== undefined
+          ? (options.current as StoredHead | null)
+          : await this.heads.findOne({ _id: id });
       const current = stored && this.visible(stored);
       const decision = await decide(current);
       if (!decision) return { head: current, changed: false };
@@ -211,7 +225,9 @@ export class AggregateStore<S extends object> {
   ): Promise<ApplyOutcome> {
     const target = options.into ?? source.id;
     for (let attempt = 1; ; attempt++) {
-      const stored = await this.heads.findOne({ _id: target });
+      // Version 0 of a replica is its first version: its claim is the only check it needs.
+      const firstOfReplica = attempt === 1 && !options.into && source.version === 0;
+      const stored = firstOfReplica ? null : await this.heads.findOne({ _id: target });
       const recorded = options.into ? stored?._applied?.[source.id] : stored?.version;
       const verdict: VersionVerdict = versionVerdict(recorded, source.version);
       if (verdict === 'duplicate') return 'duplicate';
@@ -244,30 +260,32 @@ export class AggregateStore<S extends object> {
   async waitFor(
     id: string,
     until: (head: Head<S> | null) => boolean = (head) => head !== null,
-    timeoutMs = this.waitMs,
+    options: { timeoutMs?: number; current?: Head<S> | null } = {},
   ): Promise<Head<S> | null> {
-    const deadline = Date.now() + timeoutMs;
-    let woken = true;
+    const deadline = Date.now() + (options.timeoutMs ?? this.waitMs);
+    let head: Head<S> | null = options.current ?? null;
+    let stale = options.current === undefined;
     let wake = () => {};
-    const stopWatching = this.wiring.notices?.watch(this.name, id, () => {
-      woken = true;
+    const stopWatching = this.wiring.notices?.watch(this.name, id, (written) => {
+      // A change written here comes with its head; another replica's says only that there is one to read.
+      if (written) head = written as Head<S>;
+      else stale = true;
       wake();
     });
     try {
-      let head: Head<S> | null = null;
       for (;;) {
-        if (woken) {
-          woken = false;
+        if (stale) {
+          stale = false;
           head = await this.get(id);
-          if (until(head)) return head;
         }
+        if (until(head)) return head;
         const left = deadline - Date.now();
         if (left <= 0) return head;
-        if (woken) continue; // a notice came while the read was on its way
+        if (stale) continue; // a notice came while the read was on its way
         await new Promise<void>((resolve) => {
           const timer = setTimeout(
             () => {
-              woken = true;
+              stale = true;
               resolve();
             },
             Math.min(left, WAIT_RECHECK_MS),
@@ -294,7 +312,7 @@ export class AggregateStore<S extends object> {
   /** Writes the head of `change` if it is behind, for a writer that did not (the relay and lost claims call it). */
   async rollForward(change: ChangeDocument): Promise<void> {
     await this.writeHead(change.aggregateId, change.version, change.state);
-    this.wiring.notices?.changed(this.name, change.aggregateId);
+    this.wiring.notices?.changed(this.name, change.aggregateId, undefined, this.options.watched);
   }
 
   /** Inserts version `version`; null when another writer has it. Then the head, the relay, the waiters. */
@@ -323,8 +341,8 @@ export class AggregateStore<S extends object> {
     }
     await this.writeHead(id, version, state);
     if (events.length > 0) this.wiring.outbox?.publish(this as AggregateStore<object>, change);
-    this.wiring.notices?.changed(this.name, id);
     const head = this.visible({ ...state, _id: id, version });
+    this.wiring.notices?.changed(this.name, id, head, this.options.watched);
     for (const listener of this.changeListeners) listener(head);
     return head;
   }
@@ -383,8 +401,13 @@ export class AggregateStore<S extends object> {
     return sleep(Math.min(2 ** attempt, 50) * (0.5 + Math.random()));
   }
 
+  /**
+   * The head as callers see it: the versions of other aggregates it records stay on it, but out of sight (not
+   * enumerable), so a decision built by spreading it neither shows nor copies them.
+   */
   private visible(stored: StoredHead | Record<string, unknown>): Head<S> {
     const { _applied, ...head } = stored as StoredHead;
+    if (_applied) Object.defineProperty(head, '_applied', { value: _applied, enumerable: false });
     return head as unknown as Head<S>;
   }
 }

@@ -45,17 +45,23 @@ export class ChangeNotices {
     this.connection = undefined;
   }
 
-  /** Announces that aggregate `id` of `store` changed. */
-  changed(store: string, id: string): void {
+  /**
+   * Announces that aggregate `id` of `store` changed (to `head`, when this process wrote it); to the other
+   * replicas too when `replicas` (stores whose aggregates other replicas may wait for).
+   */
+  changed(store: string, id: string, head?: unknown, replicas = false): void {
     const key = `${store}/${id}`;
-    this.local.emit(key);
-    if (this.connection && !this.connection.isClosed()) {
+    this.local.emit(key, head);
+    if (replicas && this.connection && !this.connection.isClosed()) {
       this.connection.publish(this.subject, `${this.instance} ${key}`);
     }
   }
 
-  /** Calls `wake` on every change of `id` in `store` until the returned function is called. */
-  watch(store: string, id: string, wake: () => void): () => void {
+  /**
+   * Calls `wake` on every change of `id` in `store` until the returned function is called, with the new head
+   * when the change was written here (a change in another replica says only that there is one).
+   */
+  watch(store: string, id: string, wake: (head?: unknown) => void): () => void {
     const key = `${store}/${id}`;
     this.local.on(key, wake);
     return () => this.local.off(key, wake);

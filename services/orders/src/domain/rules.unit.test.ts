@@ -1,5 +1,5 @@
 import { objectId } from '@ticketing/testing';
-import { withOrder, withoutSettled } from './buyer';
+import { stillUnpaid, withOrder } from './buyer';
 import { newOrder, orderCreated, orderView, placeholderOrder, settle } from './order';
 import { claimedBy, claimRefusal, releasedBy } from './reservation';
 
@@ -63,10 +63,20 @@ describe('order', () => {
 });
 
 describe('buyer', () => {
-  it('adds orders and drops the settled ones', () => {
-    const [a, b] = [objectId(), objectId()];
-    const buyer = withOrder(withOrder(null, a, now), b, now);
-    expect(buyer.orders.map((o) => o.id)).toEqual([a, b]);
-    expect(withoutSettled(buyer, new Set([a])).orders.map((o) => o.id)).toEqual([b]);
+  it('adds orders, and keeps the unpaid ones and those still being placed', () => {
+    const [a, b, c, d] = [objectId(), objectId(), objectId(), objectId()];
+    const buyer = [
+      [a, now - 60_000],
+      [b, now - 60_000],
+      [c, now],
+      [d, now],
+    ].reduce(
+      (state, [id, at]) => withOrder(state, id as string, at as number),
+      null as ReturnType<typeof withOrder> | null,
+    )!;
+    expect(buyer.orders.map((o) => o.id)).toEqual([a, b, c, d]);
+    // a settled, b unpaid, c still being placed (unknown, young), d settled moments ago (known, not unpaid).
+    const live = stillUnpaid(buyer, new Set([b]), new Set([a, c]), now - 30_000);
+    expect(live.orders.map((o) => o.id)).toEqual([b, c]);
   });
 });

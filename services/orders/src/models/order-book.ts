@@ -8,7 +8,7 @@ import {
   PoisonMessageError,
 } from '@ticketing/common';
 import { Types } from 'mongoose';
-import { type BuyerState, type BuyerStore, withOrder, withoutSettled } from '../domain/buyer';
+import { type BuyerState, type BuyerStore, stillUnpaid, withOrder } from '../domain/buyer';
 import {
   newOrder,
   type Order,
@@ -85,7 +85,8 @@ export class OrderBook {
     if (!ticket) throw new NotFoundError('Ticket not found');
     if (ticket.userId === userId) throw new ForbiddenError('You cannot buy your own ticket');
     // Checked before any claim (no ticket is held for someone over the limit), then again by the buyer's claim.
-    await this.admitted(await buyers.get(userId));
+    const buyer = await buyers.get(userId);
+    const admitted = await this.admitted(userId, buyer);
 
     const id = new Types.ObjectId().toHexString();
     const now = Date.now();
@@ -106,9 +107,15 @@ export class OrderBook {
       return { state: claimedBy(reservation, id, now) };
     });
     try {
-      await buyers.decide(userId, async (buyer) => ({
-        state: withOrder(await this.admitted(buyer), id, now),
-      }));
+      await buyers.decide(
+        userId,
+        async (current) => {
+          // The buyer as read for the check above, unless another placement of theirs came in between.
+          const unchanged = current?.version === buyer?.version;
+          return { state: withOrder(unchanged ? admitted : await this.admitted(userId, current), id, now) };
+        },
+        { current: buyer },
+      );
       return await orders.create(id, order, [orderCreated(id, order)]);
     } catch (error) {
       await this.releaseTicket(ticketId, id, '').catch((releaseError: unknown) => {
@@ -150,9 +157,15 @@ export class OrderBook {
       if (order.status !== 'created') return undefined;
       // The reservation is usually confirmed already; when the payment overtook it, wait for it here (woken by
       // the replica's change) rather than hand the payment back for a redelivery.
-      const ticket = await tickets.waitFor(order.ticket.id, (copy) => copy?.orderId === orderId, this.rules.confirmWaitMs);
+      const ticket = await tickets.waitFor(order.ticket.id, (copy) => copy?.orderId === orderId, {
+        timeoutMs: this.rules.confirmWaitMs,
+      });
       if (ticket?.orderId !== orderId) {
-        throw new OutOfOrderError(undefined, 1, `tickets has not reserved ${order.ticket.id} for ${orderId} yet`);
+        throw new OutOfOrderError(
+          undefined,
+          1,
+          `tickets has not reserved ${order.ticket.id} for ${orderId} yet`,
+        );
       }
       return settle(order, { status: 'complete' });
     });
@@ -171,22 +184,23 @@ export class OrderBook {
    * The buyer without the orders that settled since they were added; 409 when that still leaves as many unpaid
    * orders as allowed. Only a full list is looked into, so a buyer below the limit costs no reads.
    */
-  private async admitted(buyer: BuyerState | null): Promise<BuyerState | null> {
+  private async admitted(userId: string, buyer: BuyerState | null): Promise<BuyerState | null> {
     if (!buyer || buyer.orders.length < this.rules.maxLiveOrders) return buyer;
-    const settled = new Set<string>();
+    const { orders } = this.stores;
+    const unpaid = new Set((await orders.find({ userId, status: 'created' })).map((order) => order._id));
+    const placingSince = Date.now() - this.rules.claimGraceMs;
+    const unknown = new Set<string>();
     for (const { id, at } of buyer.orders) {
-      const order = await this.stores.orders.get(id);
-      const placementDied = !order && Date.now() - at > this.rules.claimGraceMs;
-      if (placementDied || (order && order.status !== 'created')) settled.add(id);
+      if (!unpaid.has(id) && at > placingSince && !(await orders.exists(id))) unknown.add(id);
     }
-    const unpaid = withoutSettled(buyer, settled);
-    if (unpaid.orders.length >= this.rules.maxLiveOrders) {
+    const live = stillUnpaid(buyer, unpaid, unknown, placingSince);
+    if (live.orders.length >= this.rules.maxLiveOrders) {
       throw new ConflictError(
         `You already hold ${this.rules.maxLiveOrders} unpaid orders; pay or cancel one first`,
         'ticketId',
       );
     }
-    return unpaid;
+    return live;
   }
 
   /**

@@ -106,9 +106,9 @@ export function orderRoutes(api: ApiRouter, orders: OrderStore, book: OrderBook)
       let order = await ownOrder(orders, req.params.id, req.currentUser!);
       const { waitFor, timeout } = req.validQuery;
       if (waitFor && order.status === 'created' && waitFor !== 'created') {
+        const ended = (latest: Order | null) => latest?.status !== 'created';
         order =
-          (await orders.waitFor(order._id, (latest) => latest?.status !== 'created', timeout * 1000)) ??
-          order;
+          (await orders.waitFor(order._id, ended, { timeoutMs: timeout * 1000, current: order })) ?? order;
       }
       res.status(200).json(orderView(order));
     },
