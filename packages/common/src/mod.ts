@@ -37,7 +37,7 @@ export type { StreamOptions } from './bus/streams';
 export { newEvent } from './outbox/event';
 export type { NewEventOptions, OutboxEvent } from './outbox/event';
 export { OutboxRelay } from './outbox/relay';
-export type { EventPublisher, OutboxRelayOptions, OutboxSource } from './outbox/relay';
+export type { EventPublisher, OutboxClaim, OutboxRelayOptions, OutboxSource } from './outbox/relay';
 
 // --- the store of versioned aggregates ---
 export { AggregateStore } from './store/aggregate-store';

@@ -26,7 +26,7 @@ export type {
 } from './service-harness';
 
 // --- streams and waiting ---
-export { collectStream, readStream } from './streams';
+export { collectStream, missingEvents, readStream } from './streams';
 export type { CollectStreamOptions, ReadStreamOptions, StreamCollector, StreamMessage } from './streams';
 export { eventually } from './eventually';
 export { openEventStream } from './event-stream';

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { type JetStreamManager, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { connect } from '@nats-io/transport-node';
@@ -106,8 +107,14 @@ export interface CrashedChangeOptions {
   ageMs: number;
   /** Whether the writer got as far as writing the head. */
   head: boolean;
-  /** The events of the change, as an outbox holds them (`published: false` is set when there are some). */
+  /** The events of the change, as an outbox holds them. */
   events?: unknown[];
+  /**
+   * The record collection of the service's relays (`outbox_writers` of its database): with events, the change is
+   * left as a relay that died before publishing leaves it (tagged by that relay, which the collection lists as
+   * owing the change's epoch and silent since `ageMs` ago), for the live relays to recover.
+   */
+  relays?: { insertOne(document: never): Promise<unknown> };
 }
 
 /**
@@ -123,14 +130,21 @@ export async function leaveCrashedChange(
   options: CrashedChangeOptions,
 ): Promise<void> {
   const events = options.events ?? [];
+  const at = new Date(Date.now() - options.ageMs);
+  let writer: string | undefined;
+  if (events.length > 0 && options.relays) {
+    const relay = `dead-${randomUUID()}`;
+    writer = `${relay}.1`;
+    await options.relays.insertOne({ _id: relay, heartbeatAt: at, open: [1] } as never);
+  }
   await store.changes.insertOne({
     _id: `${id}:${version}`,
     aggregateId: id,
     version,
     state,
     events,
-    at: new Date(Date.now() - options.ageMs),
-    ...(events.length > 0 ? { published: false } : {}),
+    at,
+    ...(writer ? { writer } : {}),
   } as never);
   if (options.head) {
     await store.heads.replaceOne({ _id: id } as never, { ...state, version } as never, { upsert: true });

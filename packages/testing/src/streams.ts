@@ -247,3 +247,18 @@ function listMessages(messages: StreamMessage[]): string {
   const more = messages.length > shown.length ? `\n  … and ${messages.length - shown.length} more` : '';
   return `:${shown.join('')}${more}`;
 }
+
+/**
+ * The ids of the events of `changes` (change documents of a store, their events as the outbox holds them) that
+ * `messages` (what a stream holds) lacks: each event is published with its id as `Nats-Msg-Id`. Empty once every
+ * committed event reached the stream.
+ */
+export function missingEvents(
+  changes: ReadonlyArray<{ events?: ReadonlyArray<{ id: string }> }>,
+  messages: readonly StreamMessage[],
+): string[] {
+  const stored = new Set(messages.map((message) => message.headers['Nats-Msg-Id']));
+  return changes
+    .flatMap((change) => (change.events ?? []).map((event) => event.id))
+    .filter((id) => !stored.has(id));
+}

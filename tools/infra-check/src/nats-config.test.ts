@@ -132,7 +132,11 @@ describe('the permission check', () => {
 /** A listener that accepts anything: the test only cares that the bus lets it consume and dead-letter. */
 function listenerFor(bus: Bus, service: ServiceName, subject: Subject): Listener<Subject> {
   const logger = createLogger({ service, level: 'silent' });
-  return new Listener(on(subject, () => undefined), bus, { service, logger, retryDelayMs: 50 });
+  return new Listener(
+    on(subject, () => undefined),
+    bus,
+    { service, logger, retryDelayMs: 50 },
+  );
 }
 
 describe('the permissions on a real nats-server (dev config), with the services’ own bus code', () => {

@@ -218,9 +218,15 @@ it('stops gracefully: the handler in flight finishes and is acked, nothing is re
   await handlerStarted;
   await listener.stop();
   expect(finished).toEqual([data.id]);
-  const info = await consumerInfo(service, 'ticket.created');
-  expect(info.num_ack_pending).toBe(0);
-  expect(info.ack_floor.stream_seq).toBe(ack.seq);
+  await eventually(async () => {
+    const info = await consumerInfo(service, 'ticket.created');
+    expect(info.num_ack_pending).toBe(0);
+    expect(info.ack_floor.stream_seq).toBe(ack.seq);
+  });
+  // Acked, not handed back: it stays handled.
+  await sleep(300);
+  expect(finished).toEqual([data.id]);
+  expect((await consumerInfo(service, 'ticket.created')).num_redelivered).toBe(0);
 });
 
 it('handles up to `concurrency` messages at once, never more, and a stop lets all of them finish and ack', async () => {

@@ -195,6 +195,8 @@ export class Listener<S extends Subject = Subject> {
     const done = this.loop;
     await this.messages.close();
     await done;
+    // The acks of the last handlers were sent without waiting: make sure the server has them.
+    if (!this.bus.isClosed()) await this.bus.nc.flush();
     this.messages = undefined;
     this.logger.info({ durable: this.durable }, 'listener stopped');
   }
@@ -308,7 +310,8 @@ export class Listener<S extends Subject = Subject> {
     } finally {
       clearInterval(heartbeat);
     }
-    await msg.ackAck();
+    // Not awaited: a lost ack only means a redelivery, which the handler ignores; stopping drains the connection.
+    msg.ack();
     return 'acked';
   }
 

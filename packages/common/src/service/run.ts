@@ -72,7 +72,7 @@ export interface ServiceContext<C extends ServiceConfig = ServiceConfig> {
 /** Timings tests shorten: retry delays of listeners, relay and store repair intervals. */
 export interface ServiceTuning {
   listeners?: Partial<Omit<ListenerOptions, 'service' | 'logger' | 'metrics'>>;
-  relay?: Partial<Pick<OutboxRelayOptions, 'intervalMs' | 'graceMs' | 'initialBackoffMs'>>;
+  relay?: Partial<Pick<OutboxRelayOptions, 'heartbeatMs' | 'staleAfterMs' | 'epochMs' | 'initialBackoffMs'>>;
   /** How old a change must be before another writer writes its head for a writer that did not, in ms. */
   repairAfterMs?: number;
 }
@@ -158,7 +158,7 @@ export async function startService<C extends ServiceConfig, P extends ServicePar
   });
   await bus.ensureStreams({ replicas: config.NATS_STREAM_REPLICAS });
 
-  const relay = new OutboxRelay({ publisher: bus, logger, metrics, ...tuning.relay });
+  const relay = new OutboxRelay({ publisher: bus, db: connection.db!, logger, metrics, ...tuning.relay });
   const notices = new ChangeNotices();
   const stores: Array<AggregateStore<object>> = [];
   const context: ServiceContext<C> = {
@@ -188,14 +188,16 @@ export async function startService<C extends ServiceConfig, P extends ServicePar
   // Unique indexes carry invariants (one claim per order, one email per user): they must exist before traffic.
   await Promise.all(Object.values(connection.models).map((model) => model.init()));
   await Promise.all(stores.map((store) => store.init()));
+  await relay.init();
   logger.info({ db: connection.name }, 'mongo ready');
+  // Before the listeners: the changes their first handlers write are published as they are written.
+  await relay.start();
 
   const listenerOptions: ListenerOptions = { ...tuning.listeners, service: name, logger, metrics };
   const listeners = (parts.listeners ?? []).map(
     (subscription) => new Listener(subscription as Subscription, bus, listenerOptions),
   );
   for (const listener of listeners) await listener.start();
-  relay.start();
   const workers = parts.workers ?? [];
   for (const worker of workers) await worker.start();
 

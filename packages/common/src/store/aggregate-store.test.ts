@@ -16,17 +16,21 @@ let connection: Connection;
 const notices = new ChangeNotices();
 const published: ChangeDocument[] = [];
 
+/** An outbox that takes every written change, as the relay does. */
+const outbox = {
+  claim: () => ({
+    writer: 'test.1',
+    written: (_store: unknown, change: ChangeDocument) => void published.push(change),
+    abandoned: () => undefined,
+  }),
+};
+
 function ticketStore(name: string, wiring: StoreWiring = {}) {
   return new AggregateStore<Ticket>(
     connection.db!,
     name,
     {},
-    {
-      repairAfterMs: 200,
-      notices,
-      outbox: { publish: (_store, change) => published.push(change) },
-      ...wiring,
-    },
+    { repairAfterMs: 200, notices, outbox, ...wiring },
   );
 }
 
@@ -61,9 +65,9 @@ describe('decide', () => {
     expect(renamed.head).toMatchObject({ title: 'Better show', price: 10, version: 1 });
     expect(await store.get(id)).toEqual({ _id: id, version: 1, ...first, title: 'Better show' });
     const changes = await store.history(id);
-    expect(changes.map((c) => [c._id, c.version, c.published, c.events.length])).toEqual([
-      [`${id}:0`, 0, false, 1],
-      // A change without events has nothing to publish: no flag for the relay to look for.
+    expect(changes.map((c) => [c._id, c.version, c.writer, c.events.length])).toEqual([
+      [`${id}:0`, 0, 'test.1', 1],
+      // A change without events has nothing to publish: no relay to tag it with.
       [`${id}:1`, 1, undefined, 0],
     ]);
     expect(changes[0]!.events[0]!.data).toEqual({ id, version: 0, ...first });

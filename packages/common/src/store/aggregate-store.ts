@@ -7,6 +7,7 @@ import { OutOfOrderError } from '../events/errors';
 import { parseEventData } from '../events/validate';
 import { type VersionVerdict, versionVerdict } from '../events/versioning';
 import type { OutboxEvent } from '../outbox/event';
+import type { OutboxClaim } from '../outbox/relay';
 import { AggregateExistsError, ContentionError } from './errors';
 import type { ChangeNotices } from './notices';
 
@@ -54,8 +55,8 @@ export interface ChangeDocument {
   state: Record<string, unknown>;
   /** The events of the change, in publishing order. */
   events: OutboxEvent[];
-  /** Present on changes with events: false until JetStream acknowledged all of them. */
-  published?: boolean;
+  /** On changes with events: the relay that publishes them and its epoch (what a recovery reads back). */
+  writer?: string;
   /** When the change was written. */
   at: Date;
 }
@@ -77,8 +78,8 @@ export interface StoreOptions {
 
 /** What a store is wired to by the service runner. */
 export interface StoreWiring {
-  /** Takes the changes that carry events, to publish them. */
-  outbox?: { publish(store: AggregateStore<object>, change: ChangeDocument): void };
+  /** Publishes the events of changes (the service's relay). */
+  outbox?: { claim(): OutboxClaim };
   /** Wakes {@link AggregateStore.waitFor} here and in the service's other replicas. */
   notices?: ChangeNotices;
   /** How old a change must be before others write its head for a writer that did not (default 2000 ms). */
@@ -105,6 +106,9 @@ function stateOf(head: Record<string, unknown>): Record<string, unknown> {
   return state;
 }
 
+/** Heads a store keeps at hand for decisions (see `recent`). */
+const RECENT_HEADS = 10_000;
+
 /** How often a waiter reads again without a notice: a notice lost between replicas costs this much at most. */
 const WAIT_RECHECK_MS = 500;
 
@@ -129,6 +133,12 @@ export class AggregateStore<S extends object> {
   private readonly waitMs: number;
   // Typed without S, so that a store of any state is an AggregateStore<object> to the relay and the runner.
   private readonly changeListeners: Array<(head: Head<object>) => void> = [];
+  /**
+   * The heads this process wrote or read for a decision lately. A decision may start from one: a head is only
+   * ever cached once it is in the database, so it can be behind another writer's, never ahead; deciding on it
+   * then loses the version claim and decides again on a fresh read. Plain reads never use it.
+   */
+  private readonly recent = new Map<string, StoredHead>();
 
   constructor(
     db: mongo.Db,
@@ -144,16 +154,25 @@ export class AggregateStore<S extends object> {
     this.waitMs = wiring.waitMs ?? 3000;
   }
 
-  /** Creates the indexes: the heads' own, an aggregate's history, and the relay's unpublished changes. */
+  /** Creates the indexes: the heads' own and an aggregate's history (the relay adds its own). */
   async init(): Promise<void> {
     await this.changes.createIndex({ aggregateId: 1 });
-    await this.changes.createIndex({ published: 1 });
     for (const key of this.options.indexes ?? []) await this.heads.createIndex(key);
   }
 
   /** The aggregate `id` as its head shows it, or null. */
   async get(id: string): Promise<Head<S> | null> {
     const stored = await this.heads.findOne({ _id: id });
+    return stored && this.visible(stored);
+  }
+
+  /**
+   * The aggregate as this process last wrote or read it for a decision, else as its head shows it: a read that
+   * may be behind another replica's latest write, never ahead of it. For deciding (pass it on as `current`),
+   * not for answering what the aggregate is now.
+   */
+  async peek(id: string): Promise<Head<S> | null> {
+    const stored = await this.read(id, true);
     return stored && this.visible(stored);
   }
 
@@ -189,7 +208,7 @@ export class AggregateStore<S extends object> {
       const stored =
         attempt === 1 && options.current !== undefined
           ? (options.current as StoredHead | null)
-          : await this.heads.findOne({ _id: id });
+          : await this.read(id, attempt === 1);
       const current = stored && this.visible(stored);
       const decision = await decide(current);
       if (!decision) return { head: current, changed: false };
@@ -227,10 +246,12 @@ export class AggregateStore<S extends object> {
     for (let attempt = 1; ; attempt++) {
       // Version 0 of a replica is its first version: its claim is the only check it needs.
       const firstOfReplica = attempt === 1 && !options.into && source.version === 0;
-      const stored = firstOfReplica ? null : await this.heads.findOne({ _id: target });
+      const cached = attempt === 1 && !firstOfReplica ? this.recent.get(target) : undefined;
+      const stored = firstOfReplica ? null : (cached ?? (await this.read(target, false)));
       const recorded = options.into ? stored?._applied?.[source.id] : stored?.version;
       const verdict: VersionVerdict = versionVerdict(recorded, source.version);
       if (verdict === 'duplicate') return 'duplicate';
+      if (verdict === 'early' && cached) continue; // the cached head may only be behind: read it
       if (verdict === 'early') {
         // The head may be behind a change whose writer has not written it (or died): look before holding back.
         const behind =
@@ -264,24 +285,34 @@ export class AggregateStore<S extends object> {
   ): Promise<Head<S> | null> {
     const deadline = Date.now() + (options.timeoutMs ?? this.waitMs);
     let head: Head<S> | null = options.current ?? null;
+    // Heads only move forward: of two sights of the aggregate (a read, a notice), the newer one counts.
+    const consider = (seen: Head<S> | null) => {
+      if (seen && (!head || seen.version > head.version)) head = seen;
+    };
     let stale = options.current === undefined;
+    let notified = false;
     let wake = () => {};
     const stopWatching = this.wiring.notices?.watch(this.name, id, (written) => {
       // A change written here comes with its head; another replica's says only that there is one to read.
-      if (written) head = written as Head<S>;
+      if (written) consider(written as Head<S>);
       else stale = true;
+      notified = true;
       wake();
     });
+    // A change this process wrote between the caller's read and the watch above is in `recent`.
+    const known = this.recent.get(id);
+    if (known) consider(this.visible(known));
     try {
       for (;;) {
+        notified = false;
         if (stale) {
           stale = false;
-          head = await this.get(id);
+          consider(await this.get(id));
         }
         if (until(head)) return head;
         const left = deadline - Date.now();
         if (left <= 0) return head;
-        if (stale) continue; // a notice came while the read was on its way
+        if (notified) continue; // a notice came while this pass looked
         await new Promise<void>((resolve) => {
           const timer = setTimeout(
             () => {
@@ -312,6 +343,7 @@ export class AggregateStore<S extends object> {
   /** Writes the head of `change` if it is behind, for a writer that did not (the relay and lost claims call it). */
   async rollForward(change: ChangeDocument): Promise<void> {
     await this.writeHead(change.aggregateId, change.version, change.state);
+    this.recent.delete(change.aggregateId);
     this.wiring.notices?.changed(this.name, change.aggregateId, undefined, this.options.watched);
   }
 
@@ -324,6 +356,7 @@ export class AggregateStore<S extends object> {
   ): Promise<Head<S> | null> {
     // Built (and validated) before the insert: an event that fails its schema fails the write, not the relay.
     const events = inputs.map((input) => this.outboxEvent(input, version));
+    const claim = events.length > 0 ? this.wiring.outbox?.claim() : undefined;
     const change: ChangeDocument = {
       _id: `${id}:${version}`,
       aggregateId: id,
@@ -331,20 +364,43 @@ export class AggregateStore<S extends object> {
       state,
       events,
       at: new Date(),
-      ...(events.length > 0 ? { published: false } : {}),
+      ...(claim ? { writer: claim.writer } : {}),
     };
     try {
       await this.changes.insertOne(change);
     } catch (error) {
+      claim?.abandoned();
       if (isDuplicateKey(error)) return null;
       throw error;
     }
-    await this.writeHead(id, version, state);
-    if (events.length > 0) this.wiring.outbox?.publish(this as AggregateStore<object>, change);
+    try {
+      await this.writeHead(id, version, state);
+    } finally {
+      // Even without its head (the relay of whoever recovers writes it): the events are committed.
+      claim?.written(this as AggregateStore<object>, change);
+    }
+    this.remember({ ...state, _id: id, version });
     const head = this.visible({ ...state, _id: id, version });
     this.wiring.notices?.changed(this.name, id, head, this.options.watched);
     for (const listener of this.changeListeners) listener(head);
     return head;
+  }
+
+  /** The head for a decision: the cached one when `cachedOk` and there is one, else the database's (cached). */
+  private async read(id: string, cachedOk: boolean): Promise<StoredHead | null> {
+    const cached = cachedOk ? this.recent.get(id) : undefined;
+    if (cached) return cached;
+    const stored = await this.heads.findOne({ _id: id });
+    if (stored) this.remember(stored);
+    return stored;
+  }
+
+  private remember(head: StoredHead): void {
+    const known = this.recent.get(head._id);
+    if (known && known.version > head.version) return;
+    this.recent.delete(head._id);
+    this.recent.set(head._id, head);
+    if (this.recent.size > RECENT_HEADS) this.recent.delete(this.recent.keys().next().value!);
   }
 
   private outboxEvent(input: EventInput, version: number): OutboxEvent {

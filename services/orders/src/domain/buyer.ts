@@ -17,19 +17,7 @@ export function withOrder(buyer: BuyerState | null, orderId: string, now: number
   return { orders: [...(buyer?.orders ?? []), { id: orderId, at: now }] };
 }
 
-/**
- * The buyer's orders that may still be unpaid: those the orders store lists as unpaid, and those it does not
- * know at all (`unknown`) while they are younger than `placingSince` (ms): placements whose order is on its way.
- */
-export function stillUnpaid(
-  buyer: BuyerState,
-  unpaid: ReadonlySet<string>,
-  unknown: ReadonlySet<string>,
-  placingSince: number,
-): BuyerState {
-  return {
-    orders: buyer.orders.filter(
-      (order) => unpaid.has(order.id) || (unknown.has(order.id) && order.at > placingSince),
-    ),
-  };
+/** The buyer without the orders that are no longer unpaid. */
+export function stillUnpaid(buyer: BuyerState, unpaid: ReadonlySet<string>): BuyerState {
+  return { orders: buyer.orders.filter((order) => unpaid.has(order.id)) };
 }

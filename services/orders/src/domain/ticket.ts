@@ -1,4 +1,4 @@
-import type { AggregateStore } from '@ticketing/common';
+import type { AggregateStore, Head } from '@ticketing/common';
 
 /**
  * The orders service's copy of a ticket, fed by the tickets service's events in version order. `orderId` is the
@@ -16,3 +16,6 @@ export interface TicketCopy {
 
 /** The ticket replica. */
 export type TicketCopyStore = AggregateStore<TicketCopy>;
+
+/** A ticket copy with its id and version (the ticket's). */
+export type TicketCopyHead = Head<TicketCopy>;

@@ -25,7 +25,7 @@ import {
   type ReservationStore,
   releasedBy,
 } from '../domain/reservation';
-import type { TicketCopyStore } from '../domain/ticket';
+import type { TicketCopyHead, TicketCopyStore } from '../domain/ticket';
 
 /** The orders service's stores. */
 export interface OrdersStores {
@@ -81,11 +81,12 @@ export class OrderBook {
    */
   async place(userId: string, ticketId: string): Promise<Order> {
     const { orders, reservations, tickets, buyers } = this.stores;
-    const ticket = await tickets.waitFor(ticketId);
+    // Known here already (this replica applied it), or waited for: read-your-writes across services.
+    const ticket = (await tickets.peek(ticketId)) ?? (await tickets.waitFor(ticketId));
     if (!ticket) throw new NotFoundError('Ticket not found');
     if (ticket.userId === userId) throw new ForbiddenError('You cannot buy your own ticket');
     // Checked before any claim (no ticket is held for someone over the limit), then again by the buyer's claim.
-    const buyer = await buyers.get(userId);
+    const buyer = await buyers.peek(userId);
     const admitted = await this.admitted(userId, buyer);
 
     const id = new Types.ObjectId().toHexString();
@@ -96,16 +97,22 @@ export class OrderBook {
       now,
       this.rules.expiresInSeconds,
     );
-    await reservations.decide(ticketId, async (reservation) => {
-      const refusal = claimRefusal(reservation, userId, now);
-      if (refusal === 'cooldown') {
-        throw new ConflictError('You let this ticket go moments ago; try again later', 'ticketId');
-      }
-      if (refusal === 'held' && !(await this.canTakeOver(ticketId, reservation!))) {
-        throw new ConflictError(TICKET_RESERVED, 'ticketId');
-      }
-      return { state: claimedBy(reservation, id, now) };
-    });
+    // A ticket at version 0 was never reserved (a reservation is a new ticket version): spare the read.
+    const unreserved = ticket.version === 0 ? { current: null } : {};
+    await reservations.decide(
+      ticketId,
+      async (reservation) => {
+        const refusal = claimRefusal(reservation, userId, now);
+        if (refusal === 'cooldown') {
+          throw new ConflictError('You let this ticket go moments ago; try again later', 'ticketId');
+        }
+        if (refusal === 'held' && !(await this.canTakeOver(ticketId, reservation!))) {
+          throw new ConflictError(TICKET_RESERVED, 'ticketId');
+        }
+        return { state: claimedBy(reservation, id, now) };
+      },
+      unreserved,
+    );
     try {
       await buyers.decide(
         userId,
@@ -157,9 +164,11 @@ export class OrderBook {
       if (order.status !== 'created') return undefined;
       // The reservation is usually confirmed already; when the payment overtook it, wait for it here (woken by
       // the replica's change) rather than hand the payment back for a redelivery.
-      const ticket = await tickets.waitFor(order.ticket.id, (copy) => copy?.orderId === orderId, {
-        timeoutMs: this.rules.confirmWaitMs,
-      });
+      const confirmed = (copy: TicketCopyHead | null) => copy?.orderId === orderId;
+      const known = await tickets.peek(order.ticket.id);
+      const ticket = confirmed(known)
+        ? known
+        : await tickets.waitFor(order.ticket.id, confirmed, { timeoutMs: this.rules.confirmWaitMs });
       if (ticket?.orderId !== orderId) {
         throw new OutOfOrderError(
           undefined,
@@ -188,12 +197,14 @@ export class OrderBook {
     if (!buyer || buyer.orders.length < this.rules.maxLiveOrders) return buyer;
     const { orders } = this.stores;
     const unpaid = new Set((await orders.find({ userId, status: 'created' })).map((order) => order._id));
+    // The query reads heads: a placement moments ago may have no order, or no head yet. Those are looked at.
     const placingSince = Date.now() - this.rules.claimGraceMs;
-    const unknown = new Set<string>();
     for (const { id, at } of buyer.orders) {
-      if (!unpaid.has(id) && at > placingSince && !(await orders.exists(id))) unknown.add(id);
+      if (unpaid.has(id) || at <= placingSince) continue;
+      const order = await orders.get(id);
+      if (!order || order.status === 'created') unpaid.add(id);
     }
-    const live = stillUnpaid(buyer, unpaid, unknown, placingSince);
+    const live = stillUnpaid(buyer, unpaid);
     if (live.orders.length >= this.rules.maxLiveOrders) {
       throw new ConflictError(
         `You already hold ${this.rules.maxLiveOrders} unpaid orders; pay or cancel one first`,

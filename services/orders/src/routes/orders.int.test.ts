@@ -374,11 +374,18 @@ describe('crash windows heal', () => {
         ageMs: 10_000,
         head: false,
         events: [cancelledEvent(placed.body.id, ticket.id)],
+        relays: h.running.context.connection.db!.collection('outbox_writers'),
       });
       expect(await h.stores.orders.get(placed.body.id)).toMatchObject({ status: 'created', version: 0 });
-      // The relay writes the head before it publishes, so the order shows cancelled while NATS is still down.
-      await eventually(async () =>
-        expect(await h.stores.orders.get(placed.body.id)).toMatchObject({ status: 'cancelled', version: 1 }),
+      // The live relay recovers the dead one's change: the head first, so the order shows cancelled while NATS
+      // is still down.
+      await eventually(
+        async () =>
+          expect(await h.stores.orders.get(placed.body.id)).toMatchObject({
+            status: 'cancelled',
+            version: 1,
+          }),
+        { timeoutMs: 20_000 },
       );
     } finally {
       await h.nats.restart();

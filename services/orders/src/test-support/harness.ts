@@ -45,7 +45,10 @@ export async function startOrdersHarness(env: Record<string, string> = {}): Prom
       startService(
         {
           ...ordersService,
-          tuning: { listeners: { retryDelayMs: 50, maxRetryDelayMs: 200 }, relay: { intervalMs: 200 } },
+          tuning: {
+            listeners: { retryDelayMs: 50, maxRetryDelayMs: 200 },
+            relay: { heartbeatMs: 200, staleAfterMs: 1000 },
+          },
         },
         { env: serviceEnv, listen: false },
       ),
@@ -86,11 +89,6 @@ export async function startOrdersHarness(env: Record<string, string> = {}): Prom
     },
     async outboxesDrained() {
       await running.relay.drained();
-      await eventually(async () => {
-        for (const store of Object.values(stores)) {
-          expect((await store.changes.find({ published: false }).toArray()).length).toBe(0);
-        }
-      });
     },
     handled(subject, seq) {
       return harness.settled(streamOf[subject], durableName('orders', subject), seq);

@@ -7,6 +7,7 @@ import { type EventData, type RunningService, startService } from '@ticketing/co
 import {
   eventually,
   type MongoHandle,
+  missingEvents,
   type NatsServerHandle,
   objectId,
   readStream,
@@ -97,11 +98,12 @@ async function paymentEventsOf(orderId: string) {
 
 /** Waits until the payment's `payment.created` is published, then returns every one the stream has for the order. */
 async function publishedPaymentEvents(orderId: string, paymentId: string) {
-  await eventually(async () =>
-    expect(await models().payments.changes.findOne({ _id: `${paymentId}:0` })).toMatchObject({
-      published: true,
-    }),
-  );
+  await eventually(async () => {
+    const history = await models().payments.history(paymentId);
+    const stream = await readStream({ servers: nats.url, stream: 'PAYMENTS' });
+    expect(history[0]?.events).toEqual([expect.objectContaining({ subject: 'payment.created' })]);
+    expect(missingEvents(history, stream)).toEqual([]);
+  });
   return paymentEventsOf(orderId);
 }
 

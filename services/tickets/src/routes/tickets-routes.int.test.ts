@@ -80,7 +80,7 @@ describe('POST /api/tickets', () => {
       price: 12.5,
       userId: owner.user.id,
     });
-    // Published and acknowledged: the relay marked the change published.
+    // Published and acknowledged: the stream holds the change's event.
     await eventually(async () => expect(await unpublishedChanges(harness, res.body.id)).toBe(0));
   });
 

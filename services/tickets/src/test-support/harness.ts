@@ -8,6 +8,7 @@ import {
 import {
   eventually,
   metricTotal,
+  missingEvents,
   objectId,
   type ServiceHarness,
   type SignedTestUser,
@@ -47,9 +48,10 @@ export async function stopHarness(harness: Harness | undefined): Promise<void> {
   await harness?.stop();
 }
 
-/** How many changes of a ticket are not yet published (their events not acknowledged by JetStream). */
+/** How many events of a ticket's changes the TICKETS stream does not hold yet. */
 export async function unpublishedChanges(harness: Harness, ticketId: string): Promise<number> {
-  return (await harness.store.history(ticketId)).filter((change) => change.published === false).length;
+  const history = await harness.store.history(ticketId);
+  return missingEvents(history, await harness.messages('TICKETS')).length;
 }
 
 /** Creates a ticket through the API as `owner`; resolves with its id. */
