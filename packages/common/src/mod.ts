@@ -141,6 +141,8 @@ export {
 } from './http/readiness';
 export { REQUEST_ID_HEADER, requestId, requestIdFrom } from './http/request-id';
 export { linkNextPage, nextPageHeader, pageQuerySchema } from './http/paging';
+export { rateLimited, SlidingWindowLimit, tooManyRequestsAnswer } from './http/rate-limit';
+export type { AttemptDecision } from './http/rate-limit';
 export type { PageQuery } from './http/paging';
 export type {
   EventSelector,

@@ -2,8 +2,7 @@ import type { ServiceDefinition } from '@ticketing/common';
 import { type AuthConfig, authConfigSchema } from './config';
 import { userModel } from './models/user';
 import { primeDummyHash } from './passwords/passwords';
-import { createAuthRateLimiters, createRateLimitSweeper } from './rate-limit/limiters';
-import { rateLimitHitModel } from './rate-limit/sliding-window';
+import { createAuthRateLimiters } from './rate-limit/limiters';
 import { currentUserRoute } from './routes/current-user';
 import { signinRoute } from './routes/signin';
 import { signoutRoute } from './routes/signout';
@@ -16,10 +15,9 @@ import { signupRoute } from './routes/signup';
 export const authService: ServiceDefinition<AuthConfig> = {
   name: 'auth',
   configSchema: authConfigSchema,
-  build({ connection, config, logger }) {
+  build({ connection, config, logger, rateLimit }) {
     const users = userModel(connection);
-    rateLimitHitModel(connection);
-    const limiters = createAuthRateLimiters(connection, config);
+    const limiters = createAuthRateLimiters(rateLimit, config);
     // The first unknown-email sign-in must not be the one that pays for building the dummy hash.
     primeDummyHash().catch((error: unknown) => logger.error({ err: error }, 'could not prepare dummy hash'));
     return {
@@ -29,7 +27,6 @@ export const authService: ServiceDefinition<AuthConfig> = {
         signoutRoute(api);
         currentUserRoute(api);
       },
-      workers: [createRateLimitSweeper(connection, config, logger)],
     };
   },
 };

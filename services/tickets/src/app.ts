@@ -16,14 +16,19 @@ import { updateTicketRoute } from './routes/update-ticket';
 export const ticketsService: ServiceDefinition<TicketsConfig> = {
   name: 'tickets',
   configSchema: ticketsConfigSchema,
-  build({ store, bus, logger }) {
+  build({ store, bus, logger, config, rateLimit }) {
     const tickets = store<TicketState>('tickets');
     const listing = new OnSaleListing(tickets, bus, logger);
     const updates = new EventStreamHub({ bus, stream: 'TICKETS', consumerPrefix: 'tickets_updates', logger });
+    const perSeller = rateLimit({
+      name: 'ticket-creation',
+      limit: config.TICKET_CREATION_LIMIT_PER_MINUTE,
+      windowMs: 60_000,
+    });
     return {
       routes(api, app) {
         ticketUpdatesRoute(app, updates);
-        createTicketRoute(api, tickets);
+        createTicketRoute(api, tickets, perSeller);
         listTicketsRoute(api, listing);
         showTicketRoute(api, tickets);
         updateTicketRoute(api, tickets);

@@ -1,8 +1,15 @@
 import { serviceConfigSchema } from '@ticketing/common';
-import type { z } from 'zod';
+import { z } from 'zod';
 
-/** The tickets service's environment: the common variables only (JWT_KEY is required there). */
-export const ticketsConfigSchema = serviceConfigSchema;
+/** The tickets service's environment: the common variables plus the sellers' pace. */
+export const ticketsConfigSchema = serviceConfigSchema.extend({
+  /** Tickets one seller may put on sale per minute (DESIGN.md: 60). */
+  TICKET_CREATION_LIMIT_PER_MINUTE: z.coerce
+    .number({ error: 'must be a whole number, 1 or more' })
+    .int('must be a whole number, 1 or more')
+    .min(1, 'must be a whole number, 1 or more')
+    .default(60),
+});
 
 /** The parsed tickets config. */
 export type TicketsConfig = z.output<typeof ticketsConfigSchema>;

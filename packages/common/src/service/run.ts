@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Express } from 'express';
@@ -10,6 +11,7 @@ import { type Env, loadConfig, parseConfig, type ServiceConfig } from '../config
 import type { Subject } from '../events/catalog';
 import { ApiRouter } from '../http/api';
 import { createHttpApp, httpAppOptionsFrom } from '../http/app';
+import { RateLimitSweeper, SlidingWindowLimit } from '../http/rate-limit';
 import { mongoReadiness, natsReadiness } from '../http/readiness';
 import { listenHttp } from '../http/server';
 import { createLogger, type Logger } from '../logging';
@@ -67,6 +69,11 @@ export interface ServiceContext<C extends ServiceConfig = ServiceConfig> {
   store<S extends object>(name: string, options?: StoreOptions): AggregateStore<S>;
   /** A plain mongoose model (not an aggregate: users, locks); its indexes exist before traffic. */
   model<T>(name: string, schema: Schema<T>): Model<T>;
+  /**
+   * At most `limit` attempts per client key in any `windowMs`, counted in the service's database so that its
+   * replicas share one budget; the keys are stored as keyed hashes, never as given (an email, an address).
+   */
+  rateLimit(options: { name: string; limit: number; windowMs: number }): SlidingWindowLimit;
 }
 
 /** Timings tests shorten: retry delays of listeners, relay and store repair intervals. */
@@ -161,6 +168,9 @@ export async function startService<C extends ServiceConfig, P extends ServicePar
   const relay = new OutboxRelay({ publisher: bus, db: connection.db!, logger, metrics, ...tuning.relay });
   const notices = new ChangeNotices();
   const stores: Array<AggregateStore<object>> = [];
+  // Rate-limit keys are hashed with a secret of the service's, derived from its JWT key.
+  const rateLimitSecret = createHmac('sha256', config.JWT_KEY).update('rate-limit keys').digest();
+  let longestWindowMs = 0;
   const context: ServiceContext<C> = {
     name,
     config,
@@ -182,6 +192,10 @@ export async function startService<C extends ServiceConfig, P extends ServicePar
     model<T>(modelName: string, schema: Schema<T>) {
       return (connection.models[modelName] as Model<T> | undefined) ?? connection.model<T>(modelName, schema);
     },
+    rateLimit(limitOptions) {
+      longestWindowMs = Math.max(longestWindowMs, limitOptions.windowMs);
+      return new SlidingWindowLimit(connection, { ...limitOptions, keySecret: rateLimitSecret });
+    },
   };
   const parts = await definition.build(context);
   if (stores.length > 0) notices.connect(bus.nc, name);
@@ -198,7 +212,10 @@ export async function startService<C extends ServiceConfig, P extends ServicePar
     (subscription) => new Listener(subscription as Subscription, bus, listenerOptions),
   );
   for (const listener of listeners) await listener.start();
-  const workers = parts.workers ?? [];
+  const workers = [...(parts.workers ?? [])];
+  // Records that left their window are swept at least once a minute (TTL indexes are not portable).
+  if (longestWindowMs > 0)
+    workers.push(new RateLimitSweeper(connection, Math.min(longestWindowMs, 60_000), logger));
   for (const worker of workers) await worker.start();
 
   const app = createHttpApp({

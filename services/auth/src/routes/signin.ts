@@ -1,9 +1,8 @@
-import { type ApiRouter, BadRequestError, errorBodySchema } from '@ticketing/common';
+import { type ApiRouter, BadRequestError, errorBodySchema, tooManyRequestsAnswer } from '@ticketing/common';
 import type { AuthConfig } from '../config';
 import type { UserModel } from '../models/user';
 import { verifyAgainstDummy, verifyPassword } from '../passwords/passwords';
 import type { AuthRateLimiters } from '../rate-limit/limiters';
-import { rateLimitedAnswer } from './rate-limited';
 import { sessionBodySchema, signinBodySchema } from './schemas';
 import { startSession } from './session';
 
@@ -41,7 +40,9 @@ export function signinRoute(
           'Invalid input (field named), or `Invalid credentials` for an unknown email and a wrong password alike',
         schema: errorBodySchema,
       },
-      429: rateLimitedAnswer,
+      429: tooManyRequestsAnswer(
+        'Too many attempts from this client address, or (sign-in) too many failed sign-ins for this email from it',
+      ),
     },
     handler: async (req, res) => {
       const { email, password } = req.body;

@@ -1,9 +1,8 @@
-import { type ApiRouter, ConflictError, errorBodySchema } from '@ticketing/common';
+import { type ApiRouter, ConflictError, errorBodySchema, tooManyRequestsAnswer } from '@ticketing/common';
 import type { AuthConfig } from '../config';
 import type { UserModel } from '../models/user';
 import { hashPassword } from '../passwords/passwords';
 import type { AuthRateLimiters } from '../rate-limit/limiters';
-import { rateLimitedAnswer } from './rate-limited';
 import { sessionBodySchema, signupBodySchema } from './schemas';
 import { startSession } from './session';
 
@@ -38,7 +37,9 @@ export function signupRoute(
         schema: sessionBodySchema,
       },
       409: { description: 'The email is taken (`field: "email"`)', schema: errorBodySchema },
-      429: rateLimitedAnswer,
+      429: tooManyRequestsAnswer(
+        'Too many attempts from this client address, or (sign-in) too many failed sign-ins for this email from it',
+      ),
     },
     handler: async (req, res) => {
       const { email, password } = req.body;

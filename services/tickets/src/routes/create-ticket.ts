@@ -1,10 +1,20 @@
-import { type ApiRouter, NotAuthorizedError, objectIdSchema } from '@ticketing/common';
+import {
+  type ApiRouter,
+  NotAuthorizedError,
+  objectIdSchema,
+  rateLimited,
+  type SlidingWindowLimit,
+  tooManyRequestsAnswer,
+} from '@ticketing/common';
 import { Types } from 'mongoose';
 import { type TicketState, type TicketStore, ticketEventData, ticketView } from '../domain/ticket';
 import { createTicketBodySchema, ticketSchema } from './schemas';
 
-/** POST /api/tickets → 201 ticket; version 0 and its ticket.created are one insert. */
-export function createTicketRoute(api: ApiRouter, tickets: TicketStore): void {
+/**
+ * POST /api/tickets → 201 ticket; version 0 and its ticket.created are one insert. A seller may create so many per
+ * minute (`perSeller`), 429 beyond.
+ */
+export function createTicketRoute(api: ApiRouter, tickets: TicketStore, perSeller: SlidingWindowLimit): void {
   api.route({
     method: 'post',
     path: '/api/tickets',
@@ -12,7 +22,13 @@ export function createTicketRoute(api: ApiRouter, tickets: TicketStore): void {
     summary: 'Put a ticket on sale',
     auth: 'required',
     body: createTicketBodySchema,
-    responses: { 201: { description: 'The new ticket, at version 0', schema: ticketSchema } },
+    before: [rateLimited(perSeller, (req) => (req.currentUser ? [req.currentUser.id] : undefined))],
+    responses: {
+      201: { description: 'The new ticket, at version 0', schema: ticketSchema },
+      429: tooManyRequestsAnswer(
+        'The seller created TICKET_CREATION_LIMIT_PER_MINUTE tickets in the last minute',
+      ),
+    },
     handler: async (req, res) => {
       const { title, price: priceCents } = req.body;
       const userId = req.currentUser!.id;

@@ -408,7 +408,7 @@ describe('GET /openapi.json', () => {
     expect(operationSummary(paths)).toEqual({
       'POST /api/tickets': {
         operationId: 'createTicket',
-        statuses: ['201', '400', '401', '413', '415', '500'],
+        statuses: ['201', '400', '401', '413', '415', '429', '500'],
       },
       'GET /api/tickets': { operationId: 'listTickets', statuses: ['200', '400', '500'] },
       'GET /api/tickets/{id}': { operationId: 'showTicket', statuses: ['200', '400', '404', '500'] },
@@ -508,5 +508,28 @@ describe('GET /api/tickets pages', () => {
     ] as const) {
       expectFieldError(await api().get(`/api/tickets?${query}`), field);
     }
+  });
+});
+
+describe('a seller’s pace', () => {
+  it('lets a seller put TICKET_CREATION_LIMIT_PER_MINUTE tickets on sale per minute, then answers 429 with Retry-After', async () => {
+    const seller = signTestUser();
+    for (let i = 0; i < 60; i++) await createTicket(harness, seller);
+    const refused = await api()
+      .post('/api/tickets')
+      .set('Cookie', seller.cookie)
+      .send({ title: 'One more', price: 5 });
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+    expect(await harness.store.find({ userId: seller.user.id })).toHaveLength(60);
+    // Another seller is not slowed by it.
+    expect(
+      (
+        await api()
+          .post('/api/tickets')
+          .set('Cookie', signTestUser().cookie)
+          .send({ title: 'Mine', price: 5 })
+      ).status,
+    ).toBe(201);
   });
 });

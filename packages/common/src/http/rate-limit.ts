@@ -1,7 +1,11 @@
 import { createHmac } from 'node:crypto';
-import type { Logger, Worker } from '@ticketing/common';
+import type { Request, RequestHandler } from 'express';
 import type { Connection, Model } from 'mongoose';
 import { Schema } from 'mongoose';
+import { z } from 'zod';
+import type { Logger } from '../logging';
+import { errorBodySchema, type ResponseSpec } from './api';
+import { TooManyRequestsError } from './errors';
 
 /** One counted attempt: the limit's record is a log of them, one document each. */
 export interface RateLimitHit {
@@ -23,10 +27,7 @@ const hitSchema = new Schema<RateLimitHit>(
 );
 hitSchema.index({ key: 1, at: 1 });
 
-/**
- * The rate-limit log on `connection`, registered on first use. The collection is the one the earlier store
- * used, so the sweeper also removes its records, whose keys held emails in clear, once they expire.
- */
+/** The rate-limit log of a service, registered on its connection on first use. */
 export function rateLimitHitModel(connection: Connection): Model<RateLimitHit> {
   return (
     (connection.models.RateLimitHit as Model<RateLimitHit> | undefined) ??
@@ -129,11 +130,47 @@ export class SlidingWindowLimit {
   }
 }
 
+/** The 429 answer of a rate-limited operation, as its document describes it. */
+export function tooManyRequestsAnswer(description: string): ResponseSpec {
+  return {
+    description,
+    schema: errorBodySchema,
+    headers: {
+      'Retry-After': {
+        description: 'Seconds to wait before trying again',
+        schema: z.number().int().positive(),
+      },
+    },
+  };
+}
+
+/**
+ * A route's `before` middleware: counts each request against `limit` by the client key `keyOf` gives (none:
+ * not counted, e.g. a request without a signed-in user, which auth refuses next), 429 with `Retry-After` once
+ * the budget is spent.
+ */
+export function rateLimited(
+  limit: SlidingWindowLimit,
+  keyOf: (req: Request) => string[] | undefined,
+): RequestHandler {
+  return (req, _res, next) => {
+    const parts = keyOf(req);
+    if (!parts) return next();
+    limit
+      .attempt(parts)
+      .then(
+        (decision) =>
+          next(decision.admitted ? undefined : new TooManyRequestsError(decision.retryAfterMs / 1000)),
+        next,
+      );
+  };
+}
+
 /**
  * Deletes rate-limit records that left their window, on a timer (TTL indexes are not portable, DESIGN rule 4).
  * Runs as a service worker so that it stops with the service.
  */
-export class RateLimitSweeper implements Worker {
+export class RateLimitSweeper {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<unknown> | undefined;
   private readonly hits: Model<RateLimitHit>;

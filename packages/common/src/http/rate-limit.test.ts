@@ -1,6 +1,6 @@
 import { type MongoHandle, startMongo } from '@ticketing/testing';
 import mongoose, { type Connection } from 'mongoose';
-import { rateLimitHitModel, SlidingWindowLimit } from './sliding-window';
+import { rateLimitHitModel, SlidingWindowLimit } from './rate-limit';
 
 let mongo: MongoHandle;
 let connection: Connection;
