@@ -25,6 +25,14 @@ export type {
   StoreCollections,
 } from './service-harness';
 
+export {
+  SANDBOX_APPROVED_TOKENS,
+  SANDBOX_DECLINED_TOKENS,
+  SANDBOX_MINIMUM_CHARGE_CENTS,
+  startStripeSandbox,
+} from './stripe-sandbox';
+export type { SandboxCharge, SandboxRefund, StripeSandbox, StripeSandboxOptions } from './stripe-sandbox';
+
 // --- streams and waiting ---
 export { collectStream, missingEvents, readStream } from './streams';
 export type { CollectStreamOptions, ReadStreamOptions, StreamCollector, StreamMessage } from './streams';

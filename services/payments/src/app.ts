@@ -4,7 +4,6 @@ import { type PaymentsConfig, paymentsConfigSchema } from './config';
 import type { OrderCopy, PaymentState } from './domain/payment';
 import { orderSubscriptions } from './events/subscriptions';
 import type { PaymentGateway } from './gateway/payment-gateway';
-import { SandboxGateway } from './gateway/sandbox-gateway';
 import { StripeGateway } from './gateway/stripe-gateway';
 import { type PaymentClaim, paymentClaimSchema } from './models/claims';
 import { declareNewPayment } from './routes/new-payment';
@@ -17,7 +16,6 @@ export type GatewayFactory = (context: PaymentsContext) => PaymentGateway;
 
 /** The Stripe gateway the environment describes (STRIPE_SECRET_KEY, STRIPE_API_URL, ...). */
 export function stripeGatewayFromConfig(config: PaymentsConfig): StripeGateway {
-  if (!config.STRIPE_SECRET_KEY) throw new TypeError('STRIPE_SECRET_KEY is required for the Stripe gateway');
   return new StripeGateway({
     secretKey: config.STRIPE_SECRET_KEY,
     apiUrl: config.STRIPE_API_URL,
@@ -26,11 +24,7 @@ export function stripeGatewayFromConfig(config: PaymentsConfig): StripeGateway {
   });
 }
 
-/** The gateway `PAYMENT_GATEWAY` names: Stripe (default), or the sandbox keeping its records in our database. */
-export const gatewayFromConfig: GatewayFactory = (context) =>
-  context.config.PAYMENT_GATEWAY === 'sandbox'
-    ? new SandboxGateway({ connection: context.connection, logger: context.logger })
-    : stripeGatewayFromConfig(context.config);
+const gatewayFromConfig: GatewayFactory = (context) => stripeGatewayFromConfig(context.config);
 
 /** The payments service; `gateway` lets a test observe the gateway it charges through. */
 export function createPaymentsService(
@@ -59,5 +53,5 @@ export function createPaymentsService(
   };
 }
 
-/** The payments service as it runs in production: the gateway `PAYMENT_GATEWAY` names. */
+/** The payments service as it runs: charging through the Stripe API the environment names. */
 export const paymentsService = createPaymentsService();

@@ -17,13 +17,8 @@ function issues(env: Record<string, string>) {
   throw new Error('config was accepted');
 }
 
-it('requires a Stripe secret key for the Stripe gateway (the default) and names it', () => {
-  expect(issues(base)).toEqual([
-    { variable: 'STRIPE_SECRET_KEY', message: 'is required when PAYMENT_GATEWAY is stripe (the default)' },
-  ]);
-  expect(issues({ ...base, PAYMENT_GATEWAY: 'stripe' })).toEqual([
-    { variable: 'STRIPE_SECRET_KEY', message: expect.stringMatching(/^is required/) },
-  ]);
+it('requires a Stripe secret key and names it', () => {
+  expect(issues(base)).toEqual([{ variable: 'STRIPE_SECRET_KEY', message: 'is required' }]);
   expect(issues({ ...base, STRIPE_SECRET_KEY: 'pk_test_123' })[0]).toMatchObject({
     variable: 'STRIPE_SECRET_KEY',
     message: expect.stringMatching(/secret key/),
@@ -49,28 +44,9 @@ it('accepts an optional http(s) API URL and defaults the client settings', () =>
   ]);
 });
 
-it('runs the sandbox gateway without a Stripe key, but never with a live one', () => {
-  const config = parseConfig(paymentsConfigSchema, { ...base, PAYMENT_GATEWAY: 'sandbox' });
-  expect(config).toMatchObject({ PAYMENT_GATEWAY: 'sandbox', PAYMENT_CLAIM_GRACE_SECONDS: 60 });
-  expect(config.STRIPE_SECRET_KEY).toBeUndefined();
-  expect(
-    parseConfig(paymentsConfigSchema, { ...base, PAYMENT_GATEWAY: 'sandbox', STRIPE_SECRET_KEY: 'sk_test_1' })
-      .PAYMENT_GATEWAY,
-  ).toBe('sandbox');
-  expect(issues({ ...base, PAYMENT_GATEWAY: 'sandbox', STRIPE_SECRET_KEY: 'sk_live_123' })).toEqual([
-    { variable: 'STRIPE_SECRET_KEY', message: expect.stringMatching(/live key/) },
-  ]);
-  expect(issues({ ...base, PAYMENT_GATEWAY: 'paypal', STRIPE_SECRET_KEY: 'sk_test_1' })).toEqual([
-    { variable: 'PAYMENT_GATEWAY', message: 'must be stripe or sandbox' },
-  ]);
-});
-
 it('defaults the claim grace period to 60 seconds and takes another whole number of seconds', () => {
   const stripe = { ...base, STRIPE_SECRET_KEY: 'sk_test_1' };
-  expect(parseConfig(paymentsConfigSchema, stripe)).toMatchObject({
-    PAYMENT_GATEWAY: 'stripe',
-    PAYMENT_CLAIM_GRACE_SECONDS: 60,
-  });
+  expect(parseConfig(paymentsConfigSchema, stripe)).toMatchObject({ PAYMENT_CLAIM_GRACE_SECONDS: 60 });
   expect(
     parseConfig(paymentsConfigSchema, { ...stripe, PAYMENT_CLAIM_GRACE_SECONDS: '5' })
       .PAYMENT_CLAIM_GRACE_SECONDS,

@@ -2,51 +2,29 @@ import { envDurationSeconds, envUrl, serviceConfigSchema } from '@ticketing/comm
 import { z } from 'zod';
 
 /** The payments service's environment: the common variables plus the gateway's and the claim recovery's. */
-export const paymentsConfigSchema = serviceConfigSchema
-  .extend({
-    // Where charges go: Stripe (its API or stripe-mock), or the built-in sandbox that moves no money.
-    PAYMENT_GATEWAY: z.enum(['stripe', 'sandbox'], { error: 'must be stripe or sandbox' }).default('stripe'),
-    // Required for PAYMENT_GATEWAY=stripe only (checked below, so every problem is reported at once).
-    STRIPE_SECRET_KEY: z
-      .string()
-      .regex(
-        /^(sk|rk)_(test|live)_[A-Za-z0-9_]+$/,
-        'must be a Stripe secret key (sk_test_... or sk_live_...)',
-      )
-      .optional(),
-    // Unset: Stripe's own API. Tests point it at stripe-mock.
-    STRIPE_API_URL: envUrl
-      .refine((url) => /^https?:\/\//i.test(url), 'must be an http:// or https:// URL')
-      .optional(),
-    STRIPE_TIMEOUT_MS: z.coerce
-      .number({ error: 'must be a number of milliseconds' })
-      .refine(Number.isInteger, 'must be a whole number')
-      .positive('must be greater than 0')
-      .default(20_000),
-    STRIPE_MAX_NETWORK_RETRIES: z.coerce
-      .number({ error: 'must be a number' })
-      .refine(Number.isInteger, 'must be a whole number')
-      .min(0, 'must be 0 or more')
-      .max(10, 'must be at most 10')
-      .default(2),
-    // A claim this old without a payment was left by a process that died mid-charge: the next one to meet it
-    // re-issues the charge under the same idempotency key. Live requests answer long before.
-    PAYMENT_CLAIM_GRACE_SECONDS: envDurationSeconds.default(60),
-  })
-  .refine((env) => env?.PAYMENT_GATEWAY !== 'stripe' || env?.STRIPE_SECRET_KEY !== undefined, {
-    message: 'is required when PAYMENT_GATEWAY is stripe (the default)',
-    path: ['STRIPE_SECRET_KEY'],
-    when: () => true,
-  })
-  .refine(
-    (env) => !(env?.PAYMENT_GATEWAY === 'sandbox' && /^(sk|rk)_live_/.test(env?.STRIPE_SECRET_KEY ?? '')),
-    {
-      // A live key means real money is expected: silently taking orders for free would be the worst outcome.
-      message: 'is a live key, but PAYMENT_GATEWAY=sandbox charges nothing: remove one of the two',
-      path: ['STRIPE_SECRET_KEY'],
-      when: () => true,
-    },
-  );
+export const paymentsConfigSchema = serviceConfigSchema.extend({
+  STRIPE_SECRET_KEY: z
+    .string({ error: 'is required (a Stripe secret key: sk_test_... or sk_live_...)' })
+    .regex(/^(sk|rk)_(test|live)_[A-Za-z0-9_]+$/, 'must be a Stripe secret key (sk_test_... or sk_live_...)'),
+  // Unset: Stripe's own API. Tests and the local stack point it at stripe-mock or the test kit's sandbox.
+  STRIPE_API_URL: envUrl
+    .refine((url) => /^https?:\/\//i.test(url), 'must be an http:// or https:// URL')
+    .optional(),
+  STRIPE_TIMEOUT_MS: z.coerce
+    .number({ error: 'must be a number of milliseconds' })
+    .refine(Number.isInteger, 'must be a whole number')
+    .positive('must be greater than 0')
+    .default(20_000),
+  STRIPE_MAX_NETWORK_RETRIES: z.coerce
+    .number({ error: 'must be a number' })
+    .refine(Number.isInteger, 'must be a whole number')
+    .min(0, 'must be 0 or more')
+    .max(10, 'must be at most 10')
+    .default(2),
+  // A claim this old without a payment was left by a process that died mid-charge: the next one to meet it
+  // re-issues the charge under the same idempotency key. Live requests answer long before.
+  PAYMENT_CLAIM_GRACE_SECONDS: envDurationSeconds.default(60),
+});
 
 /** The parsed payments config. */
 export type PaymentsConfig = z.output<typeof paymentsConfigSchema>;

@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { type NatsServerHandle, startNats } from '@ticketing/testing';
+import { type NatsServerHandle, startNats, startStripeSandbox } from '@ticketing/testing';
 import { PrefixedLog } from './log';
 import { findTool } from './paths';
 import { freePort, waitForPort } from './ports';
@@ -111,25 +111,36 @@ export async function startStackMongo(data: string, log: PrefixedLog): Promise<I
 export interface PaymentsBackend extends Infra {
   /** Env for the payments service. */
   env: Record<string, string>;
+  /** `sandbox` when it is the test kit's Stripe sandbox. */
+  kind?: typeof DECLINING_BACKEND;
 }
 
-/** The sandbox gateway inside the payments service: no Stripe at all. */
-function sandboxPayments(): PaymentsBackend {
+/** Payments backends that decline a card (tok_chargeDeclined): the pay form offers it. */
+export const DECLINING_BACKEND = 'sandbox';
+
+/** The Stripe sandbox of the test kit, in this process: no Stripe at all, its answers kept in the data dir. */
+async function sandboxPayments(dir: string): Promise<PaymentsBackend> {
+  mkdirSync(dir, { recursive: true });
+  const sandbox = await startStripeSandbox({ file: join(dir, 'stripe-sandbox.jsonl') });
   return {
-    url: 'sandbox',
-    description: 'sandbox gateway (no Stripe: tok_visa charged, tok_chargeDeclined declined)',
-    // No key at all: payments refuses a live key next to the sandbox, and the sandbox needs none.
-    env: { STRIPE_SECRET_KEY: '', PAYMENT_GATEWAY: 'sandbox' },
-    stop: async () => undefined,
+    url: sandbox.url,
+    description: `Stripe sandbox at ${sandbox.url} (no money moves: tok_visa charged, tok_chargeDeclined declined)`,
+    kind: DECLINING_BACKEND,
+    env: { STRIPE_SECRET_KEY: sandbox.secretKey, STRIPE_API_URL: sandbox.url },
+    stop: () => sandbox.close(),
   };
 }
 
 /**
- * stripe-mock (`STRIPE_MOCK_URL`, or the binary from the tools cache/PATH), else the sandbox gateway; `sandbox`
+ * stripe-mock (`STRIPE_MOCK_URL`, or the binary from the tools cache/PATH), else the Stripe sandbox; `sandbox`
  * picks the sandbox whatever is configured (it is the backend that declines a card: tok_chargeDeclined).
  */
-export async function startPaymentsBackend(log: PrefixedLog, sandbox = false): Promise<PaymentsBackend> {
-  if (sandbox) return sandboxPayments();
+export async function startPaymentsBackend(
+  dir: string,
+  log: PrefixedLog,
+  sandbox = false,
+): Promise<PaymentsBackend> {
+  if (sandbox) return sandboxPayments(dir);
   const key = process.env.STRIPE_SECRET_KEY ?? 'sk_test_localstack';
   if (process.env.STRIPE_API_URL) {
     return {
@@ -170,7 +181,7 @@ export async function startPaymentsBackend(log: PrefixedLog, sandbox = false): P
     };
   }
   log.line(
-    'stripe-mock not found: payments uses the SANDBOX gateway (tok_visa is charged, tok_chargeDeclined is declined)',
+    'stripe-mock not found: payments charges through the Stripe SANDBOX (no money moves; tok_visa is charged, tok_chargeDeclined is declined)',
   );
-  return sandboxPayments();
+  return sandboxPayments(dir);
 }

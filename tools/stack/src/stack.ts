@@ -5,6 +5,7 @@ import type { Writable } from 'node:stream';
 import { mongoUrlWithDatabase, type NatsServerHandle } from '@ticketing/testing';
 import { createGateway } from './gateway';
 import {
+  DECLINING_BACKEND,
   type Infra,
   type PaymentsBackend,
   startPaymentsBackend,
@@ -26,7 +27,7 @@ export const clientName = 'client';
 
 /** The test cards the pay form offers for each local payments backend (stripe-mock declines no card). */
 function testCardTokens(payments: PaymentsBackend): string {
-  return payments.env.PAYMENT_GATEWAY === 'sandbox' ? 'tok_visa,tok_chargeDeclined' : 'tok_visa';
+  return payments.kind === DECLINING_BACKEND ? 'tok_visa,tok_chargeDeclined' : 'tok_visa';
 }
 
 /** Options of {@link startStack}. */
@@ -41,7 +42,7 @@ export interface StackOptions {
   logTo?: Writable;
   /** How long to wait for every service to be ready, in ms (default 90000). */
   readyTimeoutMs?: number;
-  /** Payments through the sandbox gateway even when stripe-mock or Stripe is configured (default false). */
+  /** Payments through the Stripe sandbox even when stripe-mock or Stripe is configured (default false). */
   sandboxPayments?: boolean;
   /** Prefix of the services' database names (default `ticketing`: `ticketing-orders`, …). */
   databasePrefix?: string;
@@ -130,7 +131,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const [nats, mongo, payments] = await Promise.all([
       startStackNats(data).then(track),
       startStackMongo(data, new PrefixedLog('mongo', options.logTo)).then(track),
-      startPaymentsBackend(new PrefixedLog('stripe', options.logTo), options.sandboxPayments).then(track),
+      startPaymentsBackend(data, new PrefixedLog('stripe', options.logTo), options.sandboxPayments).then(
+        track,
+      ),
     ]);
     stackLog.line(`NATS: ${nats.url} (${nats.description})`);
     stackLog.line(`Mongo: ${mongo.description}`);

@@ -1,7 +1,7 @@
 import { envLogLevel, envPort } from '@ticketing/common';
 import { z } from 'zod';
 
-/** Test card tokens of the local payments backends (stripe-mock and the sandbox gateway accept these forms). */
+/** Test card tokens of the local payments backends (stripe-mock and the Stripe sandbox accept these forms). */
 const cardToken = z
   .string()
   .regex(/^tok_[A-Za-z0-9_]+$/, 'must be card tokens such as tok_visa, comma-separated');
@@ -12,7 +12,7 @@ export const clientConfigSchema = z.object({
   LOG_LEVEL: envLogLevel.default('info'),
   /**
    * A Stripe publishable key: the pay form then uses Stripe's card element (Stripe.js loaded from Stripe).
-   * Unset, it offers `TEST_CARD_TOKENS` instead (local stacks: stripe-mock or the sandbox gateway).
+   * Unset, it offers `TEST_CARD_TOKENS` instead (local stacks: stripe-mock or the Stripe sandbox).
    */
   STRIPE_PUBLISHABLE_KEY: z
     .string()

@@ -8,7 +8,7 @@ export const newPaymentBodySchema = z.object({
     .string()
     .max(255, 'must be at most 255 characters')
     .regex(/^\S+$/, 'must be a card token without spaces')
-    .meta({ description: 'Card token, e.g. `tok_visa` (Stripe test mode and the sandbox gateway)' }),
+    .meta({ description: 'Card token, e.g. `tok_visa` (Stripe test mode)' }),
 });
 
 /** Answer of a payment that was charged and recorded. */

@@ -1,5 +1,11 @@
 import type { Bus, Env, EventData, RunningService } from '@ticketing/common';
-import { type MongoHandle, type NatsServerHandle, objectId, serviceTestEnv } from '@ticketing/testing';
+import {
+  type MongoHandle,
+  type NatsServerHandle,
+  objectId,
+  type StripeSandbox,
+  serviceTestEnv,
+} from '@ticketing/testing';
 import type { PaymentsConfig } from '../config';
 import type { OrderCopyStore, PaymentStore } from '../domain/payment';
 import type { PaymentClaimModel } from '../models/claims';
@@ -36,9 +42,21 @@ export function paymentsEnv(nats: NatsServerHandle, mongo: MongoHandle, override
   };
 }
 
-/** The environment of a payments instance charging through the sandbox gateway (no stripe-mock needed). */
-export function sandboxEnv(nats: NatsServerHandle, mongo: MongoHandle, overrides: Env = {}): Env {
-  return { ...commonEnv(nats, mongo), PAYMENT_GATEWAY: 'sandbox', ...overrides };
+/**
+ * The environment of a payments instance charging through the test kit's Stripe sandbox: it declines cards and
+ * honours idempotency keys, which stripe-mock does not.
+ */
+export function sandboxEnv(
+  nats: NatsServerHandle,
+  mongo: MongoHandle,
+  sandbox: StripeSandbox,
+  overrides: Env = {},
+): Env {
+  return paymentsEnv(nats, mongo, {
+    STRIPE_API_URL: sandbox.url,
+    STRIPE_SECRET_KEY: sandbox.secretKey,
+    ...overrides,
+  });
 }
 
 /** Listener tuning for tests: held-back and failed events come back within tens of milliseconds. */
