@@ -15,12 +15,19 @@ export {
   isSubject,
   objectIdSchema,
   orderStatusSchema,
-  priceSchema,
   streamNames,
   streamSubjects,
   subjects,
   versionSchema,
 } from './events/catalog';
+export {
+  centsToPrice,
+  MAX_PRICE,
+  priceInCents,
+  priceInputSchema,
+  priceSchema,
+  priceToCents,
+} from './events/price';
 export { TITLE_MAX_LENGTH, titleSchema } from './events/title';
 export type { EventData, EventDefinition, StreamName, Subject } from './events/catalog';
 export { EventSchemaError, OutOfOrderError, PoisonMessageError } from './events/errors';

@@ -41,5 +41,4 @@ export const authConfigSchema = serviceConfigSchema
     { message: 'must not exceed JWT_MAX_AGE_SECONDS', path: ['JWT_TTL'], when: () => true },
   );
 
-/** The parsed auth config. */
 export type AuthConfig = z.output<typeof authConfigSchema>;

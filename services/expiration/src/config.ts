@@ -12,5 +12,4 @@ export const expirationConfigSchema = serviceConfigSchema.extend({
     .default(1000),
 });
 
-/** The parsed expiration config. */
 export type ExpirationConfig = z.output<typeof expirationConfigSchema>;

@@ -20,5 +20,4 @@ export const ordersConfigSchema = serviceConfigSchema.extend({
     .default(60),
 });
 
-/** The parsed orders config. */
 export type OrdersConfig = z.output<typeof ordersConfigSchema>;

@@ -8,10 +8,8 @@ import { StripeGateway } from './gateway/stripe-gateway';
 import { type PaymentClaim, paymentClaimSchema } from './models/claims';
 import { declareNewPayment } from './routes/new-payment';
 
-/** A running payments instance's wiring. */
 export type PaymentsContext = ServiceContext<PaymentsConfig>;
 
-/** Builds the gateway a running instance charges through. */
 export type GatewayFactory = (context: PaymentsContext) => PaymentGateway;
 
 /** The Stripe gateway the environment describes (STRIPE_SECRET_KEY, STRIPE_API_URL, ...). */

@@ -26,5 +26,4 @@ export const paymentsConfigSchema = serviceConfigSchema.extend({
   PAYMENT_CLAIM_GRACE_SECONDS: envDurationSeconds.default(60),
 });
 
-/** The parsed payments config. */
 export type PaymentsConfig = z.output<typeof paymentsConfigSchema>;

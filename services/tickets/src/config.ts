@@ -11,5 +11,4 @@ export const ticketsConfigSchema = serviceConfigSchema.extend({
     .default(60),
 });
 
-/** The parsed tickets config. */
 export type TicketsConfig = z.output<typeof ticketsConfigSchema>;

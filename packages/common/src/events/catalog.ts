@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { priceSchema } from './price';
 import { titleSchema } from './title';
 
 /** A Mongo ObjectId as a 24-hex string: every aggregate id on the bus is one. */
@@ -6,15 +7,6 @@ export const objectIdSchema = z.string().regex(/^[a-f0-9]{24}$/, 'must be a 24-c
 
 /** The version of an aggregate: 0 when created, +1 on each change. */
 export const versionSchema = z.number().int().nonnegative();
-
-/** A price in major units: positive, at most two decimals, finite. */
-export const priceSchema = z
-  .number()
-  .positive()
-  .max(1_000_000_000)
-  .refine((value) => Math.abs(value * 100 - Math.round(value * 100)) < 1e-6, {
-    message: 'must have at most 2 decimals',
-  });
 
 /** Order status values (DESIGN.md: `created` → `complete` | `cancelled`). */
 export const orderStatusSchema = z.enum(['created', 'cancelled', 'complete']);

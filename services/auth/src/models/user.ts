@@ -7,11 +7,9 @@ export interface User {
   email: string;
   /** `scrypt$N$r$p$salt$hash`; never leaves the service. */
   passwordHash: string;
-  /** When the account was created. */
   createdAt: Date;
 }
 
-/** The user model of one connection. */
 export type UserModel = Model<User>;
 
 const userSchema = new Schema<User>(

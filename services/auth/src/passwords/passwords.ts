@@ -4,9 +4,7 @@ import { randomBytes, type ScryptOptions, scrypt, timingSafeEqual } from 'node:c
 interface ScryptParams {
   /** CPU/memory cost, a power of two. */
   N: number;
-  /** Block size. */
   r: number;
-  /** Parallelisation. */
   p: number;
 }
 
@@ -21,7 +19,6 @@ const MAX_MEMORY = 256 * 1024 * 1024;
 /** A stored password hash could not be read (corrupted record or unknown scheme). */
 export class PasswordHashFormatError extends Error {
   override readonly name = 'PasswordHashFormatError';
-  /** Stable code for callers and logs. */
   readonly code = 'PASSWORD_HASH_FORMAT';
 }
 

@@ -9,7 +9,6 @@ export const emailSchema = z
   .max(254, 'must be at most 254 characters')
   .pipe(z.email({ error: 'must be a valid email' }));
 
-/** Body of POST /api/users/signup. */
 export const signupBodySchema = z.object({
   email: emailSchema,
   password: z
@@ -27,7 +26,6 @@ export const signinBodySchema = z.object({
     .max(128, 'must be at most 128 characters'),
 });
 
-/** A parsed sign-up or sign-in body. */
 export type CredentialsBody = z.output<typeof signupBodySchema>;
 
 /** A user as answers show it: the Mongo id and the normalised email (what the JWT carries). */
@@ -44,10 +42,8 @@ export const sessionBodySchema = userSchema
   .strict()
   .meta({ description: 'The signed-in user and its JWT (also set in the `session` cookie)' });
 
-/** Answer of sign-out: an empty object. */
 export const signoutBodySchema = z.object({}).strict();
 
-/** Answer of GET /api/users/currentuser. */
 export const currentUserBodySchema = z
   .object({ currentUser: userSchema.nullable() })
   .strict()

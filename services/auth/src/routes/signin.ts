@@ -6,7 +6,6 @@ import type { AuthRateLimiters } from '../rate-limit/limiters';
 import { sessionBodySchema, signinBodySchema } from './schemas';
 import { startSession } from './session';
 
-/** Path of the sign-in operation. */
 export const SIGNIN_PATH = '/api/users/signin';
 
 /**

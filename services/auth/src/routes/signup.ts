@@ -6,7 +6,6 @@ import type { AuthRateLimiters } from '../rate-limit/limiters';
 import { sessionBodySchema, signupBodySchema } from './schemas';
 import { startSession } from './session';
 
-/** Path of the sign-up operation. */
 export const SIGNUP_PATH = '/api/users/signup';
 
 function isDuplicateKey(error: unknown): boolean {

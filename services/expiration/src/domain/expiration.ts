@@ -14,16 +14,12 @@ export interface ExpirationState {
   firedAt?: Date;
 }
 
-/** An expiration with its id and version. */
 export type Expiration = Head<ExpirationState>;
 
-/** The expirations. */
 export type ExpirationStore = AggregateStore<ExpirationState>;
 
-/** Length of a due slot, in ms. */
 export const SLOT_MS = 10_000;
 
-/** The slot an instant falls in. */
 export function slotOf(at: number): number {
   return Math.floor(at / SLOT_MS);
 }

@@ -2,7 +2,6 @@ import { ContentionError, type Logger, type Worker } from '@ticketing/common';
 import { Counter, type Registry } from 'prom-client';
 import { type Expiration, type ExpirationStore, fire, SLOT_MS, slotOf } from '../domain/expiration';
 
-/** Options of {@link ExpirationScheduler}. */
 export interface ExpirationSchedulerOptions {
   store: ExpirationStore;
   logger: Logger;
@@ -12,7 +11,6 @@ export interface ExpirationSchedulerOptions {
   metrics?: Registry;
 }
 
-/** Counter names on the service's registry. */
 export const EXPIRATION_METRICS = {
   fired: 'expirations_fired_total',
   claimsLost: 'expiration_claims_lost_total',
@@ -73,7 +71,6 @@ export class ExpirationScheduler implements Worker {
     this.kick();
   }
 
-  /** Stops the timers and waits for the pass in progress. */
   async stop(): Promise<void> {
     this.started = false;
     clearInterval(this.pollTimer);

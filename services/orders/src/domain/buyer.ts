@@ -9,7 +9,6 @@ export interface BuyerState {
   orders: Array<{ id: string; at: number }>;
 }
 
-/** The buyers, keyed by user id. */
 export type BuyerStore = AggregateStore<BuyerState>;
 
 /** The buyer with one more unpaid order. */

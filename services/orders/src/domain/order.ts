@@ -21,13 +21,11 @@ export interface OrderTicket {
 
 /** An order: a user's hold on one ticket until it is paid, cancelled or expires. */
 export interface OrderState {
-  /** The buyer. */
   userId: string;
   status: OrderStatus;
   /** When the hold ends unless paid. */
   expiresAt: Date;
   ticket: OrderTicket;
-  /** Set when cancelled. */
   cancelReason?: CancelReason;
   /**
    * Set only on a placeholder: version 0 of the id of an order whose placement died between its claim and its
@@ -36,7 +34,6 @@ export interface OrderState {
   abandoned?: true;
 }
 
-/** An order with its id and version. */
 export type Order = Head<OrderState>;
 
 /** The orders: this service's own aggregate, published on the ORDERS stream. */
@@ -110,7 +107,6 @@ export interface OrderView {
   cancelReason?: CancelReason;
 }
 
-/** The API shape of an order. */
 export function orderView(order: Order): OrderView {
   const view: OrderView = {
     id: order._id,

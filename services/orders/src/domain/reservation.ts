@@ -14,10 +14,8 @@ export interface ReservationState {
   cooldowns: Record<string, number>;
 }
 
-/** A ticket's reservation with its id (the ticket's) and version. */
 export type Reservation = Head<ReservationState>;
 
-/** The reservations: who holds each ticket. */
 export type ReservationStore = AggregateStore<ReservationState>;
 
 /** Why `userId` may not claim the ticket now: another order holds it, or they let it go moments ago. */

@@ -14,8 +14,6 @@ export interface TicketCopy {
   orderId?: string;
 }
 
-/** The ticket replica. */
 export type TicketCopyStore = AggregateStore<TicketCopy>;
 
-/** A ticket copy with its id and version (the ticket's). */
 export type TicketCopyHead = Head<TicketCopy>;

@@ -1,7 +1,6 @@
 import { type AnySubscription, on, PoisonMessageError } from '@ticketing/common';
 import type { OrderBook, OrdersStores } from '../models/order-book';
 
-/** The orders service's subscription table. */
 export function orderSubscriptions(stores: OrdersStores, book: OrderBook): AnySubscription[] {
   const copyTicket = (data: {
     id: string;

@@ -27,7 +27,6 @@ import {
 } from '../domain/reservation';
 import type { TicketCopyHead, TicketCopyStore } from '../domain/ticket';
 
-/** The orders service's stores. */
 export interface OrdersStores {
   orders: OrderStore;
   reservations: ReservationStore;
@@ -35,9 +34,7 @@ export interface OrdersStores {
   buyers: BuyerStore;
 }
 
-/** The rules an {@link OrderBook} keeps. */
 export interface OrderRules {
-  /** Length of a reservation. */
   expiresInSeconds: number;
   /** Unpaid orders a buyer may hold at once. */
   maxLiveOrders: number;

@@ -8,7 +8,6 @@ import {
 } from '@ticketing/common';
 import { z } from 'zod';
 
-/** Body of POST /api/orders. */
 export const newOrderBodySchema = z.object({ ticketId: objectIdSchema });
 
 /**
@@ -36,7 +35,6 @@ export const orderTicketSchema = z
   .strict()
   .meta({ description: 'The ticket as ordered: its price is what the buyer pays' });
 
-/** An order as every answer shows it (OrderView). */
 export const orderSchema = z
   .object({
     id: objectIdSchema,

@@ -27,10 +27,8 @@ export const CLAIM_RESUMABLE_FOR_MS = 23 * 60 * 60 * 1000;
 /** A claim without a payment that cannot be finished automatically: someone must reconcile it at the provider. */
 export class ClaimNotResumableError extends Error {
   override readonly name = 'ClaimNotResumableError';
-  /** Stable code for callers and logs. */
   readonly code = 'PAYMENT_CLAIM_NOT_RESUMABLE';
   constructor(
-    /** The order the claim is for. */
     readonly orderId: string,
     reason: string,
   ) {
@@ -38,10 +36,8 @@ export class ClaimNotResumableError extends Error {
   }
 }
 
-/** What {@link resumeClaim} found and did. */
 export type ResumeOutcome = 'paid' | 'released';
 
-/** How long ago a claim was taken, in ms. */
 export function claimAgeMs(claim: Pick<PaymentClaim, 'at'>, now = Date.now()): number {
   return now - new Date(claim.at).getTime();
 }

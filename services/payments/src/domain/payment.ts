@@ -5,14 +5,12 @@ export type OrderStatus = 'created' | 'cancelled' | 'complete';
 
 /** What payments knows of an order: enough to decide whether it may be paid, and how much. */
 export interface OrderCopy {
-  /** The buyer. */
   userId: string;
   /** What the buyer agreed to pay, in major units, from order.created. */
   price: number;
   status: OrderStatus;
 }
 
-/** The replica of the orders service's orders. */
 export type OrderCopyStore = AggregateStore<OrderCopy>;
 
 /** `paid`: charged, `payment.created` emitted (version 0); `refunded`: the order was cancelled meanwhile (version 1). */
@@ -26,15 +24,12 @@ export interface PaymentState {
   amountCents: number;
   currency: 'usd';
   status: PaymentStatus;
-  /** Gateway charge id. */
   chargeId: string;
-  /** Gateway refund id, once refunded. */
   refundId?: string;
   paidAt: Date;
   refundedAt?: Date;
 }
 
-/** A payment with its id and version. */
 export type Payment = Head<PaymentState>;
 
 /** The payments: this service's own aggregate, published on the PAYMENTS stream. */
@@ -45,9 +40,4 @@ export function paymentRefusal(order: OrderCopy): 'cancelled' | 'paid' | undefin
   if (order.status === 'cancelled') return 'cancelled';
   if (order.status === 'complete') return 'paid';
   return undefined;
-}
-
-/** Cents for a price in major units; the catalog allows at most two decimals, so rounding only removes float noise. */
-export function toCents(price: number): number {
-  return Math.round(price * 100);
 }

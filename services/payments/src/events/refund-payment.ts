@@ -12,14 +12,12 @@ import type { PaymentClaim } from '../models/claims';
 /** The order's charge is still in flight; the refund is retried once it settled (paid, or failed and released). */
 export class PaymentNotSettledError extends Error {
   override readonly name = 'PaymentNotSettledError';
-  /** Stable code for callers and logs. */
   readonly code = 'PAYMENT_NOT_SETTLED';
   constructor(readonly orderId: string) {
     super(`payment of order ${orderId} is still being charged; the refund check will be retried`);
   }
 }
 
-/** What {@link refundPaymentOfOrder} found and did. */
 export type RefundOutcome = 'no-payment' | 'refunded' | 'already-refunded';
 
 /** What a refund needs: the charging dependencies, as a refund may first have to finish an abandoned charge. */

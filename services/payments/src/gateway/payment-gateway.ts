@@ -1,6 +1,5 @@
 /** A charge to make: integer minor units, a card token from the client, and a key that makes retries safe. */
 export interface ChargeRequest {
-  /** Amount in cents (integer). */
   amountCents: number;
   /** ISO currency code; the platform sells in US dollars only. */
   currency: 'usd';
@@ -12,21 +11,17 @@ export interface ChargeRequest {
   metadata?: Record<string, string>;
 }
 
-/** The provider's record of a successful charge. */
 export interface ChargeResult {
   /** Provider charge id (e.g. `ch_...`). */
   chargeId: string;
 }
 
-/** A full refund of a charge. */
 export interface RefundRequest {
-  /** The charge to refund. */
   chargeId: string;
   /** Same key → same refund at the provider. */
   idempotencyKey: string;
 }
 
-/** The provider's record of a refund. */
 export interface RefundResult {
   /** Provider refund id (e.g. `re_...`). */
   refundId: string;
@@ -39,14 +34,12 @@ export interface RefundResult {
 export interface PaymentGateway {
   /** Charges a card; resolves once the provider accepted the charge. */
   charge(request: ChargeRequest): Promise<ChargeResult>;
-  /** Refunds a charge in full. */
   refund(request: RefundRequest): Promise<RefundResult>;
 }
 
 /** The card was declined (the provider answered, and the answer is no): the buyer may try another card. */
 export class PaymentDeclinedError extends Error {
   override readonly name = 'PaymentDeclinedError';
-  /** Stable code for callers and logs. */
   readonly code = 'PAYMENT_DECLINED';
   constructor(
     message: string,
@@ -60,13 +53,11 @@ export class PaymentDeclinedError extends Error {
 /** The card token is unknown, used up or malformed: the client must collect a new one. */
 export class InvalidPaymentTokenError extends Error {
   override readonly name = 'InvalidPaymentTokenError';
-  /** Stable code for callers and logs. */
   readonly code = 'PAYMENT_TOKEN_INVALID';
 }
 
 /** The provider could not be reached or failed in a way that is not the buyer's fault. */
 export class PaymentGatewayError extends Error {
   override readonly name = 'PaymentGatewayError';
-  /** Stable code for callers and logs. */
   readonly code = 'PAYMENT_GATEWAY_FAILED';
 }

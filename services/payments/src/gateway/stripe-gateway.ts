@@ -10,7 +10,6 @@ import {
   type RefundResult,
 } from './payment-gateway';
 
-/** Options of {@link StripeGateway}. */
 export interface StripeGatewayOptions {
   /** Secret API key (`sk_test_...` against stripe-mock or Stripe's test mode). */
   secretKey: string;

@@ -7,14 +7,12 @@ import { type Model, Schema } from 'mongoose';
  * the same request under the same idempotency key gets the original charge back from the provider.
  */
 export interface PaymentClaim {
-  /** The order id. */
   _id: string;
   /** The id the payment gets (or got) when the charge succeeds. */
   paymentId: string;
   userId: string;
   /** The card token charged. Claims written before recovery existed lack the charge parameters. */
   token?: string;
-  /** The amount charged, in cents. */
   amountCents?: number;
   currency?: 'usd';
   /** When the claim was taken: claims older than the grace period without a payment are resumed. */
@@ -35,5 +33,4 @@ export const paymentClaimSchema = new Schema<PaymentClaim>(
   { versionKey: false },
 );
 
-/** The claims model. */
 export type PaymentClaimModel = Model<PaymentClaim>;

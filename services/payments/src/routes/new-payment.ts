@@ -5,6 +5,7 @@ import {
   errorBodySchema,
   ForbiddenError,
   NotFoundError,
+  priceInCents,
 } from '@ticketing/common';
 import { Types } from 'mongoose';
 import {
@@ -17,7 +18,7 @@ import {
   releaseClaim,
   resumeClaim,
 } from '../charging/order-charge';
-import { type OrderCopy, type OrderCopyStore, paymentRefusal, toCents } from '../domain/payment';
+import { type OrderCopy, type OrderCopyStore, paymentRefusal } from '../domain/payment';
 import {
   InvalidPaymentTokenError,
   PaymentDeclinedError,
@@ -27,7 +28,6 @@ import type { PaymentClaim } from '../models/claims';
 import { BadGatewayError, PaymentRequiredError } from './http-errors';
 import { newPaymentBodySchema, paymentCreatedSchema } from './schemas';
 
-/** What the payment route works with. */
 export interface NewPaymentDeps extends ChargeDeps {
   orders: OrderCopyStore;
 }
@@ -158,7 +158,7 @@ export function declareNewPayment(api: ApiRouter, deps: NewPaymentDeps): void {
         paymentId: new Types.ObjectId().toHexString(),
         userId: user.id,
         token,
-        amountCents: toCents(order.price),
+        amountCents: priceInCents(order.price),
         currency: 'usd',
         at: new Date(),
       };

@@ -11,7 +11,6 @@ export const newPaymentBodySchema = z.object({
     .meta({ description: 'Card token, e.g. `tok_visa` (Stripe test mode)' }),
 });
 
-/** Answer of a payment that was charged and recorded. */
 export const paymentCreatedSchema = z
   .object({ id: objectIdSchema.meta({ description: 'The payment id' }) })
   .strict()

@@ -1,5 +1,4 @@
-import type { AggregateStore, EventData, EventInput } from '@ticketing/common';
-import { centsToPrice } from '../price';
+import { type AggregateStore, centsToPrice, type EventData, type EventInput } from '@ticketing/common';
 
 /** A ticket's state: what every version of it holds besides its id and version. */
 export interface TicketState {
@@ -15,7 +14,6 @@ export interface TicketState {
   sold: boolean;
 }
 
-/** A ticket with its id and version. */
 export type Ticket = TicketState & { _id: string; version: number };
 
 /** The tickets: one aggregate per ticket, every change a version with its ticket.* events. */
@@ -139,11 +137,9 @@ export interface TicketView {
   userId: string;
   /** Current version (what a client sends back as `version` to update only what it has seen). */
   version: number;
-  /** The order holding it, when reserved. */
   orderId?: string;
 }
 
-/** The API view of a ticket. */
 export function ticketView(ticket: Ticket): TicketView {
   const view: TicketView = {
     id: ticket._id,

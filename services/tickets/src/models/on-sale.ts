@@ -4,7 +4,6 @@ import { type TicketStore, type TicketView, ticketView } from '../domain/ticket'
 /** One page of the tickets on sale, and the cursor of the next one when there is more. */
 export interface OnSalePage {
   tickets: TicketView[];
-  /** The `after` of the next page. */
   next?: string;
 }
 

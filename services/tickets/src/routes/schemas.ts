@@ -1,11 +1,16 @@
-import { NotFoundError, objectIdSchema, priceSchema, titleSchema, versionSchema } from '@ticketing/common';
+import {
+  NotFoundError,
+  objectIdSchema,
+  priceInputSchema,
+  priceSchema,
+  titleSchema,
+  versionSchema,
+} from '@ticketing/common';
 import { z } from 'zod';
-import { priceInputSchema } from '../price';
 
 // The title rules (NFC, trimmed, no control or bidi-control characters, something visible) live once in
 // @ticketing/common, beside the ticket events that carry the same title.
 
-/** Body of POST /api/tickets. */
 export const createTicketBodySchema = z.object({ title: titleSchema, price: priceInputSchema });
 
 /** Body of PUT /api/tickets/:id: the full new state, optionally with the version the client last saw. */

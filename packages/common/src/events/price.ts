@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-/** Highest accepted price in major units; the catalog's price schema allows no more. */
+/** Highest price in major units, in requests and events. */
 export const MAX_PRICE = 1_000_000_000;
 
 // Digits, then at most two decimals: no exponent, sign, hex, or spaces inside ("1e3", "-5", "0x10", "1 000").
@@ -41,6 +41,20 @@ export function priceToCents(value: unknown): number | PriceProblem {
 export function centsToPrice(cents: number): number {
   return cents / 100;
 }
+
+/** Integer cents of a price the catalog accepted: it has at most two decimals, so rounding only removes float noise. */
+export function priceInCents(price: number): number {
+  return Math.round(price * 100);
+}
+
+/** A price in major units as events carry it: positive, at most two decimals, at most {@link MAX_PRICE}. */
+export const priceSchema = z
+  .number()
+  .positive()
+  .max(MAX_PRICE)
+  .refine((value) => Math.abs(value * 100 - Math.round(value * 100)) < 1e-6, {
+    message: 'must have at most 2 decimals',
+  });
 
 /**
  * Request field schema: a price in major units (number or numeric string) parsed to integer cents. The JSON
