@@ -182,7 +182,7 @@ export const serviceConfigSchema = z
     NATS_PASSWORD: z.string().optional(),
     // Short keys only fail here, not in production: the test suites share one 12-character key.
     JWT_KEY: z.string().min(8, 'must be at least 8 characters'),
-    // Tokens must carry `exp`, and `exp - iat` may not exceed this, whoever signed them (DESIGN.md).
+    // Tokens must carry `exp`, and `exp - iat` may not exceed this, whoever signed them.
     JWT_MAX_AGE_SECONDS: envDurationSeconds.default(86_400),
     COOKIE_SECURE: envBoolean.default(true),
     LOG_LEVEL: envLogLevel.default('info'),
@@ -200,7 +200,7 @@ export const serviceConfigSchema = z
       .number({ error: 'must be 1, 3 or 5' })
       .refine((n) => [1, 3, 5].includes(n), 'must be 1, 3 or 5')
       .default(1),
-    // Slow clients (DESIGN.md, "Servers"): headers within 20 s, the whole request within 60 s.
+    // Slow clients: headers within 20 s, the whole request within 60 s.
     HTTP_HEADERS_TIMEOUT_SECONDS: envDurationSeconds.default(20),
     HTTP_REQUEST_TIMEOUT_SECONDS: envDurationSeconds.default(60),
     // How long an idle keep-alive connection stays open; k8s sets it above ingress-nginx's 60 s upstream idle.

@@ -3,7 +3,7 @@ import { z } from 'zod';
 
 /** The orders service's environment: the common variables plus the rules of reservations. */
 export const ordersConfigSchema = serviceConfigSchema.extend({
-  /** How long an unpaid order holds its ticket (DESIGN.md: default 900 s). */
+  /** How long an unpaid order holds its ticket (default 900 s). */
   ORDER_EXPIRATION_SECONDS: envDurationSeconds.default(900),
   /** Unpaid orders a buyer may hold at once. */
   MAX_LIVE_ORDERS_PER_USER: z.coerce

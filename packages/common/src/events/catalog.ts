@@ -8,7 +8,7 @@ export const objectIdSchema = z.string().regex(/^[a-f0-9]{24}$/, 'must be a 24-c
 /** The version of an aggregate: 0 when created, +1 on each change. */
 export const versionSchema = z.number().int().nonnegative();
 
-/** Order status values (DESIGN.md: `created` → `complete` | `cancelled`). */
+/** Order status values: `created` → `complete` | `cancelled`. */
 export const orderStatusSchema = z.enum(['created', 'cancelled', 'complete']);
 
 /**

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-/** Longest title, in UTF-16 code units after normalisation (DESIGN.md: 1-200). */
+/** Longest title, in UTF-16 code units after normalisation (1-200). */
 export const TITLE_MAX_LENGTH = 200;
 
 // C0 controls, DEL and C1 controls: NUL, ESC (terminal escape sequences), newlines that forge log lines...

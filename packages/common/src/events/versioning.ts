@@ -2,8 +2,8 @@
 export type VersionVerdict = 'apply' | 'duplicate' | 'early';
 
 /**
- * DESIGN.md's rule: version v applies only on top of v-1; an older or equal version is a duplicate,
- * a gap means an earlier event is still on its way. `applied` is undefined when the aggregate is unknown.
+ * The replica rule (docs/ARCHITECTURE.md): version v applies only on top of v-1; an older or equal version is a
+ * duplicate, a gap means an earlier event is still on its way. `applied` is undefined when the aggregate is unknown.
  */
 export function versionVerdict(applied: number | undefined, incoming: number): VersionVerdict {
   const expectedPrevious = incoming - 1;

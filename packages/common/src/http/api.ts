@@ -19,7 +19,7 @@ export interface ResponseSpec {
   headers?: Record<string, { description: string; schema: z.ZodType }>;
 }
 
-/** The schema of every error body: `{"errors":[{"message", "field"?}]}` (DESIGN.md). */
+/** The schema of every error body: `{"errors":[{"message", "field"?}]}`. */
 export const errorBodySchema = z
   .object({
     errors: z.array(z.object({ message: z.string(), field: z.string().optional() }).strict()).min(1),

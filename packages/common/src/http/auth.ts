@@ -30,7 +30,7 @@ export type TokenLifetime = NonNullable<SignOptions['expiresIn']>;
 // Pinning the algorithm stops a token signed with another one (or `none`) from being accepted.
 const ALGORITHM = 'HS256';
 
-/** DESIGN.md: a token may live at most a day (`JWT_MAX_AGE_SECONDS`), whoever signed it. */
+/** A token may live at most a day (`JWT_MAX_AGE_SECONDS`), whoever signed it. */
 export const DEFAULT_JWT_MAX_AGE_SECONDS = 86_400;
 
 // Clocks of the services may differ a little; a token issued "in the future" by more than this is refused.

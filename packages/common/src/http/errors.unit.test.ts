@@ -104,7 +104,9 @@ describe('errorHandler with unknown errors', () => {
       method: 'GET',
       url: '/boom',
     });
-    expect(String((logged[0]?.err as { stack?: string } | undefined)?.stack)).toContain('errors.unit.test.ts');
+    expect(String((logged[0]?.err as { stack?: string } | undefined)?.stack)).toContain(
+      'errors.unit.test.ts',
+    );
   });
 
   it('treats thrown non-errors and 5xx library errors as 500', async () => {

@@ -179,7 +179,7 @@ class StreamConnection {
 }
 
 /**
- * Server-Sent Events from one JetStream stream (DESIGN.md: `id: <stream sequence>`, `event: <subject>`,
+ * Server-Sent Events from one JetStream stream (`id: <stream sequence>`, `event: <subject>`,
  * `data: <payload>`; `Last-Event-ID` resumes after that sequence; a comment every 15 s).
  *
  * One ordered consumer per process follows the stream live and fans each event out to every open connection,

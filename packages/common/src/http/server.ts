@@ -11,7 +11,7 @@ export interface ServerTimeouts {
   keepAliveTimeoutMs: number;
 }
 
-/** DESIGN.md "Servers": headers within 20 s, bodies within 60 s; Node's 5 s keep-alive, which the gateway relies on. */
+/** Slow clients: headers within 20 s, bodies within 60 s; Node's 5 s keep-alive, which the gateway relies on. */
 export const DEFAULT_SERVER_TIMEOUTS: ServerTimeouts = {
   headersTimeoutMs: 20_000,
   requestTimeoutMs: 60_000,

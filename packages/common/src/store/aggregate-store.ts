@@ -113,7 +113,7 @@ const RECENT_HEADS = 10_000;
 const WAIT_RECHECK_MS = 500;
 
 /**
- * Versioned aggregates whose every change is one insert (DESIGN.md rules 1, 2 and 4).
+ * Versioned aggregates whose every change is one insert (docs/ARCHITECTURE.md).
  *
  * Version v+1 is claimed by inserting the change document `<id>:<v+1>` into `<name>_changes`, holding the new
  * state and its events. A unique key is the one compare-and-set every Mongo-compatible server gets right
@@ -229,8 +229,8 @@ export class AggregateStore<S extends object> {
   }
 
   /**
-   * Applies version `source.version` of another aggregate only on top of version-1 (DESIGN.md): once, in
-   * order, whatever order and however often the events arrive. 'duplicate' for a version applied already,
+   * Applies version `source.version` of another aggregate only on top of version-1 (docs/ARCHITECTURE.md,
+   * "Replicas"): once, in order, whatever order and however often the events arrive. 'duplicate' for a version applied already,
    * {@link OutOfOrderError} for one that comes before its predecessor (the listener holds it back).
    *
    * Without `into`, this store is a replica of that aggregate: same id, same versions, `evolve` gives the state

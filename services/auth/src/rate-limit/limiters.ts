@@ -3,7 +3,7 @@ import type { Request, RequestHandler } from 'express';
 import { ipKeyGenerator } from 'express-rate-limit';
 import type { AuthConfig } from '../config';
 
-/** The limits of the credential endpoints (DESIGN.md, "Auth throttling"). */
+/** The limits of the credential endpoints. */
 export interface AuthRateLimiters {
   /**
    * Sign-up and sign-in attempts per client address (IPv6 by /56 subnet), whatever the email: a route's

@@ -1,6 +1,6 @@
 import type { AggregateStore, Decision, EventInput, Head } from '@ticketing/common';
 
-/** Order status (DESIGN.md: `created` → `complete` | `cancelled`). */
+/** Order status: `created` → `complete` | `cancelled`. */
 export type OrderStatus = 'created' | 'cancelled' | 'complete';
 
 /** Why an order was cancelled. */

@@ -36,7 +36,7 @@ async function ownOrder(orders: OrderStore, id: string, user: UserPayload): Prom
   return order;
 }
 
-/** Declares POST/GET /api/orders and GET/DELETE /api/orders/:id (DESIGN.md). */
+/** Declares POST/GET /api/orders and GET/DELETE /api/orders/:id. */
 export function orderRoutes(api: ApiRouter, orders: OrderStore, book: OrderBook): void {
   api.route({
     method: 'post',

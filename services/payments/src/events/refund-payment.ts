@@ -24,7 +24,7 @@ export type RefundOutcome = 'no-payment' | 'refunded' | 'already-refunded';
 export type RefundDeps = ChargeDeps;
 
 /**
- * Returns the money of a cancelled order (DESIGN.md rule 3: a payment that lands on a cancelled order is refunded)
+ * Returns the money of a cancelled order (a payment that lands on a cancelled order is refunded)
  * and records it as the payment's version 1. Idempotent: the gateway sees the same key (`refund-<orderId>`) on
  * every attempt, and a recorded refund is final. A claim without a payment is a charge in flight
  * ({@link PaymentNotSettledError}, retried) until the grace period has passed; then its charger is taken for dead

@@ -54,7 +54,7 @@ export function toGatewayError(error: unknown): Error {
   return new PaymentGatewayError(`Stripe request failed: ${message}`, { cause: error });
 }
 
-/** {@link PaymentGateway} on Stripe's Charges API with card tokens (DESIGN.md), via the official client. */
+/** {@link PaymentGateway} on Stripe's Charges API with card tokens, via the official client. */
 export class StripeGateway implements PaymentGateway {
   private readonly stripe: Stripe;
 

@@ -41,7 +41,7 @@ export type TicketReaction =
   | { kind: 'wait'; reason: string };
 
 /**
- * How a ticket reacts to an order event, applied in the order's own version order (DESIGN.md: price authority,
+ * How a ticket reacts to an order event, applied in the order's own version order (price authority,
  * no double sale). A new order finds the ticket free unless another order's cancellation has not reached us yet
  * (orders reserves atomically, so that order let the ticket go): it waits for that release rather than
  * overwrite the holder, which the late cancellation would then put back on sale.
