@@ -33,7 +33,8 @@ export function testNatsConfig(
   });
 }
 
-async function freePort(): Promise<number> {
+/** A free TCP port on 127.0.0.1. */
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);
@@ -47,6 +48,8 @@ async function freePort(): Promise<number> {
 /** A nats-server started from a config file, on free local ports, with its own store. */
 export interface RunningNats {
   url: string;
+  /** The monitoring endpoint (`/varz`, `/jsz`...). */
+  monitorUrl: string;
   stop(): Promise<void>;
 }
 
@@ -107,5 +110,5 @@ export async function runNats(
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  return { url: `nats://127.0.0.1:${port}`, stop };
+  return { url: `nats://127.0.0.1:${port}`, monitorUrl: `http://127.0.0.1:${monitor}`, stop };
 }
