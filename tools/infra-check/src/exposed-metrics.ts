@@ -1,4 +1,3 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
@@ -9,7 +8,7 @@ import {
 } from '@ticketing/common';
 import { type MongoHandle, serviceTestEnv, signTestUser, startMongo } from '@ticketing/testing';
 import { type ServiceName, serviceNames } from './contract';
-import { freePort, type RunningNats, runNats } from './nats-server';
+import { freePort, type RunningNats, runNats, startServerProcess } from './nats-server';
 import { observabilityDir } from './observability';
 import { exposedFamilies, type MetricFamily } from './promql';
 import { findTool, repoPath } from './repo';
@@ -98,35 +97,15 @@ async function get(url: string): Promise<string> {
 /** json-exporter on infra/observability/nats-exporter.yml, on a free local port; resolves once it listens. */
 async function startExporter(): Promise<{ url: string; stop(): Promise<void> }> {
   const port = await freePort();
-  const child: ChildProcess = spawn(
-    findTool('json-exporter'),
-    [`--config.file=${observabilityDir}/nats-exporter.yml`, `--web.listen-address=127.0.0.1:${port}`],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  let log = '';
-  child.stderr?.on('data', (chunk: Buffer) => {
-    log = (log + chunk.toString()).slice(-10_000);
-  });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-    await exited;
-  };
   const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`json-exporter exited with ${child.exitCode}:\n${log}`);
-    try {
-      await get(`${url}/`);
-      return { url, stop };
-    } catch {
-      if (Date.now() > deadline) {
-        await stop();
-        throw new Error(`json-exporter did not listen within 15 s:\n${log}`);
-      }
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
+  const { stop } = await startServerProcess({
+    name: 'json-exporter',
+    command: findTool('json-exporter'),
+    args: [`--config.file=${observabilityDir}/nats-exporter.yml`, `--web.listen-address=127.0.0.1:${port}`],
+    ready: async () => (await get(`${url}/`)).length > 0,
+    timeoutMs: 15_000,
+  });
+  return { url, stop };
 }
 
 /**

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { accessSync, chmodSync, constants, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -7,7 +7,14 @@ import { delimiter, join } from 'node:path';
 import { Writable } from 'node:stream';
 import { NatsServerNotFoundError } from '@ticketing/testing';
 import { PrefixedLog } from './log';
-import { runInstallScript, type StackTool, ToolBuildError, ToolResolver, toolsBinDir } from './tools';
+import {
+  isExecutable,
+  runInstallScript,
+  type StackTool,
+  ToolBuildError,
+  ToolResolver,
+  toolsBinDir,
+} from './tools';
 
 /** A log whose lines the test can read. */
 function capturedLog(): { log: PrefixedLog; lines: string[] } {
@@ -19,15 +26,6 @@ function capturedLog(): { log: PrefixedLog; lines: string[] } {
     },
   });
   return { log: new PrefixedLog('tools', out), lines };
-}
-
-function isExecutable(file: string): boolean {
-  try {
-    accessSync(file, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** PATH without any directory that holds one of `names` (the tools cache among them). */

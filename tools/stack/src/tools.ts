@@ -34,7 +34,8 @@ export function toolsBinDir(): string {
   return join(toolsCacheDir(), 'bin');
 }
 
-function isExecutable(file: string): boolean {
+/** Whether `file` exists and this process may run it. */
+export function isExecutable(file: string): boolean {
   try {
     accessSync(file, constants.X_OK);
     return true;
