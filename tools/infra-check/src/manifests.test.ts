@@ -44,6 +44,13 @@ function appContainer(workload: Workload): IContainer {
   return containers[0]!;
 }
 
+/** The NATS server's container (in prod a json-exporter runs beside it: infra/observability). */
+function natsContainer(statefulSet: Workload): IContainer {
+  const container = containersOf(statefulSet).find((c) => c.name === 'nats');
+  if (!container) throw new Error(`${statefulSet.metadata.name}: no container named nats`);
+  return container;
+}
+
 /** The NATS server config as the rendered ConfigMap holds it. */
 function natsConf(objects: K8sObject[]): NatsMap {
   return parseNatsConf('nats.conf', natsConfigFiles(objects));
@@ -246,7 +253,7 @@ describe.each(overlays)('overlay %s', (overlay: Overlay) => {
       expect(env.get('NATS_USER')?.value).toBe(service);
       const password = env.get('NATS_PASSWORD')?.valueFrom?.secretKeyRef;
       expect(password?.key).toBe(service);
-      const nats = appContainer(named<Workload>(objects, 'StatefulSet', 'nats'));
+      const nats = natsContainer(named<Workload>(objects, 'StatefulSet', 'nats'));
       const serverSide = nats.env?.find((e) => e.name === `NATS_PASSWORD_${service.toUpperCase()}`);
       expect(serverSide?.valueFrom?.secretKeyRef).toEqual(password);
     });
@@ -334,7 +341,7 @@ describe.each(overlays)('overlay %s', (overlay: Overlay) => {
     const statefulSet = named<
       Workload & { spec: { volumeClaimTemplates?: Array<{ metadata: { name: string } }> } }
     >(objects, 'StatefulSet', 'nats');
-    const nats = appContainer(statefulSet);
+    const nats = natsContainer(statefulSet);
     expect(conf.port).toBe('4222');
     expect(conf.http_port).toBe('8222');
     expect(resolvePort(nats, 'client')).toBe(4222);
@@ -508,7 +515,7 @@ describe('overlay prod', () => {
     const cluster = natsConf(objects()).cluster;
     expect(isMap(cluster)).toBe(true);
     const { port, routes } = cluster as NatsMap;
-    const nats = appContainer(statefulSet);
+    const nats = natsContainer(statefulSet);
     expect(Number(port)).toBe(resolvePort(nats, 'cluster'));
     const headless = named<ServiceObject>(objects(), 'Service', statefulSet.spec.serviceName);
     expect(headless.spec).toMatchObject({ clusterIP: 'None', publishNotReadyAddresses: true });

@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import * as monitoring from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1';
 import * as apps from 'kubernetes-models/apps/v1';
 import * as autoscaling from 'kubernetes-models/autoscaling/v2';
 import * as networking from 'kubernetes-models/networking.k8s.io/v1';
@@ -69,6 +70,8 @@ const groups: Record<string, Record<string, unknown>> = {
   'networking.k8s.io/v1': networking,
   'policy/v1': policy,
   'autoscaling/v2': autoscaling,
+  // The Prometheus operator's PrometheusRule and PodMonitor (infra/observability).
+  'monitoring.coreos.com/v1': monitoring,
 };
 
 function isModelClass(value: unknown, apiVersion: string, kind: string): value is ModelClass {

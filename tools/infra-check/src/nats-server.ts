@@ -33,7 +33,8 @@ export function testNatsConfig(
   });
 }
 
-async function freePort(): Promise<number> {
+/** A free TCP port on 127.0.0.1. */
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);
@@ -44,9 +45,60 @@ async function freePort(): Promise<number> {
   });
 }
 
+/** What {@link startServerProcess} starts. */
+export interface ServerProcessOptions {
+  /** For messages. */
+  name: string;
+  command: string;
+  args: string[];
+  /** Its whole environment (default this process's). */
+  env?: NodeJS.ProcessEnv;
+  /** Resolves true once it serves (a throw or false: not yet). */
+  ready(): Promise<boolean>;
+  timeoutMs: number;
+  /** Runs after it has exited (e.g. removes its files). */
+  cleanup?(): void;
+}
+
+/**
+ * Starts a server as a child process and resolves once `ready` says it serves; rejects with the end of its
+ * stderr when it exits first or is not ready in time (and stops it).
+ */
+export async function startServerProcess(options: ServerProcessOptions): Promise<{ stop(): Promise<void> }> {
+  const child: ChildProcess = spawn(options.command, options.args, {
+    env: options.env ?? process.env,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let log = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    log = (log + chunk.toString()).slice(-20_000);
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    await exited;
+    options.cleanup?.();
+  };
+  const deadline = Date.now() + options.timeoutMs;
+  for (;;) {
+    if (child.exitCode !== null) {
+      await stop();
+      throw new Error(`${options.name} exited with ${child.exitCode}:\n${log}`);
+    }
+    if (await options.ready().catch(() => false)) return { stop };
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error(`${options.name} was not ready within ${options.timeoutMs / 1000} s:\n${log}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
 /** A nats-server started from a config file, on free local ports, with its own store. */
 export interface RunningNats {
   url: string;
+  /** The monitoring endpoint (`/varz`, `/jsz`...). */
+  monitorUrl: string;
   stop(): Promise<void>;
 }
 
@@ -75,37 +127,14 @@ export async function runNats(
   }
   const [port, monitor] = [await freePort(), await freePort()];
   const args = ['-c', join(work, 'nats.conf'), '-a', '127.0.0.1', '-p', String(port), '-m', String(monitor)];
-  const child: ChildProcess = spawn(natsServerBinary(), args, {
+  const { stop } = await startServerProcess({
+    name: 'nats-server',
+    command: natsServerBinary(),
+    args,
     env: { PATH: process.env.PATH ?? '', ...env },
-    stdio: ['ignore', 'ignore', 'pipe'],
+    ready: async () => (await fetch(`http://127.0.0.1:${monitor}/healthz?js-enabled-only=true`)).ok,
+    timeoutMs: 30_000,
+    cleanup: () => rmSync(work, { recursive: true, force: true }),
   });
-  let log = '';
-  child.stderr?.on('data', (chunk: Buffer) => {
-    log = (log + chunk.toString()).slice(-20_000);
-  });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-    await exited;
-    rmSync(work, { recursive: true, force: true });
-  };
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    if (child.exitCode !== null) {
-      await stop();
-      throw new Error(`nats-server exited with ${child.exitCode}:\n${log}`);
-    }
-    try {
-      const response = await fetch(`http://127.0.0.1:${monitor}/healthz?js-enabled-only=true`);
-      if (response.ok) break;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) {
-      await stop();
-      throw new Error(`nats-server did not become healthy in 30 s:\n${log}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  return { url: `nats://127.0.0.1:${port}`, stop };
+  return { url: `nats://127.0.0.1:${port}`, monitorUrl: `http://127.0.0.1:${monitor}`, stop };
 }

@@ -33,6 +33,13 @@ function endpoints() {
     ip: '10.2.0.10',
   };
   const internet: Endpoint = { name: 'internet', namespace: '', ip: '54.187.174.169' };
+  // kube-prometheus-stack's Prometheus (infra/observability/network-policies.yaml), and its neighbour Grafana.
+  const prometheus: Endpoint = {
+    name: 'prometheus',
+    namespace: 'monitoring',
+    labels: { 'app.kubernetes.io/name': 'prometheus' },
+    ip: '10.4.0.7',
+  };
   // Pods that must reach nothing and be reached by nothing: another app in our namespace, anything elsewhere.
   const intruder: Endpoint = {
     name: 'intruder',
@@ -44,13 +51,19 @@ function endpoints() {
   const strangers: Endpoint[] = [
     { name: 'other-namespace', namespace: 'other', labels: { app: 'other' }, ip: '10.3.0.1' },
     {
+      name: 'grafana',
+      namespace: 'monitoring',
+      labels: { 'app.kubernetes.io/name': 'grafana' },
+      ip: '10.4.0.8',
+    },
+    {
       name: 'ingress-nginx-other-pod',
       namespace: 'ingress-nginx',
       labels: { app: 'webhook' },
       ip: '10.1.0.6',
     },
   ];
-  const sources = [...pods, intruder, ingressController, ...strangers, internet];
+  const sources = [...pods, intruder, ingressController, prometheus, ...strangers, internet];
   const destinations: Array<[Endpoint, Array<{ port: number; protocol: string }>]> = [
     ...[...pods, intruder].map(
       (pod) => [pod, portsOf(pod)] as [Endpoint, Array<{ port: number; protocol: string }>],
@@ -98,7 +111,9 @@ function expectedPaths(): string[] {
   for (const service of serviceNames) {
     if (publicRoutes[service]) paths.push(`ingress-nginx → ${service}:3000/TCP`);
     paths.push(`${service} → ${mongoName(service)}:27017/TCP`, `${service} → nats:4222/TCP`);
+    paths.push(`prometheus → ${service}:3000/TCP`);
   }
+  paths.push('prometheus → nats:7979/TCP');
   paths.push(`ingress-nginx → ${webName}:3000/TCP`);
   paths.push('nats → nats:6222/TCP', 'payments → internet:443/TCP');
   for (const pod of [...pods.map((p) => p.name), 'intruder'])
@@ -107,7 +122,7 @@ function expectedPaths(): string[] {
 }
 
 describe('NetworkPolicies of overlay prod', () => {
-  test('allow exactly the paths the system uses: ingress → HTTP services and the shop, each service → its Mongo and NATS, NATS ↔ NATS, payments → Stripe, DNS', () => {
+  test('allow exactly the paths the system uses: ingress → HTTP services and the shop, each service → its Mongo and NATS, NATS ↔ NATS, payments → Stripe, DNS, Prometheus → /metrics and the NATS exporters', () => {
     expect(allowedPaths(endpoints().policies)).toEqual(expectedPaths());
   });
 

@@ -2,10 +2,10 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { type NatsServerHandle, startNats, startStripeSandbox } from '@ticketing/testing';
 import { PrefixedLog } from './log';
-import { findTool } from './paths';
 import { freePort, waitForPort } from './ports';
 import { findPostgresBinDir, startFerretDbOnPostgres } from './postgres';
 import { SupervisedProcess } from './supervisor';
+import { stackToolResolver, type ToolResolver } from './tools';
 
 /** A piece of infrastructure the stack uses: where it is and how to stop what the stack started. */
 export interface Infra {
@@ -17,11 +17,19 @@ export interface Infra {
   stop(): Promise<void>;
 }
 
-/** NATS: `NATS_URL` when set, else an embedded nats-server with JetStream, data in `<data>/nats`. */
-export async function startStackNats(data: string): Promise<Infra & { handle?: NatsServerHandle }> {
+/**
+ * NATS: `NATS_URL` when set, else an embedded nats-server with JetStream, data in `<data>/nats` (the binary found,
+ * downloaded or built: {@link ToolResolver}).
+ */
+export async function startStackNats(
+  data: string,
+  tools: ToolResolver = stackToolResolver(),
+): Promise<Infra & { handle?: NatsServerHandle }> {
   if (process.env.NATS_URL) {
     return { url: process.env.NATS_URL, description: 'NATS_URL', stop: async () => undefined };
   }
+  // startNats finds the same binary again (PATH, the tools cache) once it is there.
+  await tools.resolve('nats-server');
   const port = await freePort(Number(process.env.NATS_PORT ?? 4222));
   const handle = await startNats({ own: true, port, storeDir: join(data, 'nats'), detached: true });
   return {
@@ -37,7 +45,11 @@ export async function startStackNats(data: string): Promise<Infra & { handle?: N
  * (no mongod can be had, e.g. offline) FerretDB on a private PostgreSQL cluster in `<data>/postgres` when
  * PostgreSQL's binaries are installed; else FerretDB on SQLite in `<data>/ferretdb`, the slow last resort.
  */
-export async function startStackMongo(data: string, log: PrefixedLog): Promise<Infra> {
+export async function startStackMongo(
+  data: string,
+  log: PrefixedLog,
+  tools: ToolResolver = stackToolResolver(),
+): Promise<Infra> {
   if (process.env.MONGO_URL) {
     return { url: process.env.MONGO_URL, description: 'MONGO_URL', stop: async () => undefined };
   }
@@ -61,6 +73,15 @@ export async function startStackMongo(data: string, log: PrefixedLog): Promise<I
   }
   const why = (memoryServerError as Error).message.split('\n')[0];
   const port = Number(process.env.MONGO_PORT ?? 27017);
+  let ferretdb: string;
+  try {
+    ferretdb = await tools.resolve('ferretdb');
+  } catch (error) {
+    throw new Error(
+      `no Mongo: MONGO_URL is not set, mongodb-memory-server failed (${why}) and FerretDB could not be built: ${(error as Error).message}`,
+      { cause: error },
+    );
+  }
   const postgresBin = await findPostgresBinDir();
   if (postgresBin) {
     log.line(`mongodb-memory-server unavailable (${why}); using FerretDB on PostgreSQL`);
@@ -69,12 +90,6 @@ export async function startStackMongo(data: string, log: PrefixedLog): Promise<I
       port,
       log: { postgres: new PrefixedLog('postgres', log.out), ferretdb: log },
     });
-  }
-  const ferretdb = findTool('ferretdb');
-  if (!ferretdb) {
-    throw new Error(
-      `no Mongo: MONGO_URL is not set, mongodb-memory-server failed (${why}), PostgreSQL is not installed and no FerretDB binary was found (bash .ci/install-tools.sh builds one)`,
-    );
   }
   log.line(
     `mongodb-memory-server unavailable (${why}) and PostgreSQL not installed; using FerretDB on SQLite, which is SLOW (apt-get install postgresql for FerretDB on PostgreSQL)`,
@@ -132,13 +147,15 @@ async function sandboxPayments(dir: string): Promise<PaymentsBackend> {
 }
 
 /**
- * stripe-mock (`STRIPE_MOCK_URL`, or the binary from the tools cache/PATH), else the Stripe sandbox; `sandbox`
- * picks the sandbox whatever is configured (it is the backend that declines a card: tok_chargeDeclined).
+ * stripe-mock (`STRIPE_MOCK_URL`, or the binary from PATH or the tools cache, built when missing), else the
+ * Stripe sandbox; `sandbox` picks the sandbox whatever is configured (it is the backend that declines a card:
+ * tok_chargeDeclined).
  */
 export async function startPaymentsBackend(
   dir: string,
   log: PrefixedLog,
   sandbox = false,
+  tools: ToolResolver = stackToolResolver(),
 ): Promise<PaymentsBackend> {
   if (sandbox) return sandboxPayments(dir);
   const key = process.env.STRIPE_SECRET_KEY ?? 'sk_test_localstack';
@@ -158,7 +175,7 @@ export async function startPaymentsBackend(
       stop: async () => undefined,
     };
   }
-  const binary = findTool('stripe-mock');
+  const binary = await tools.optional('stripe-mock', 'payments falls back to the Stripe sandbox');
   if (binary) {
     const port = await freePort();
     // stripe-mock also serves HTTPS (default :12112 on every interface) unless told where: keep it local and free.
@@ -181,7 +198,7 @@ export async function startPaymentsBackend(
     };
   }
   log.line(
-    'stripe-mock not found: payments charges through the Stripe SANDBOX (no money moves; tok_visa is charged, tok_chargeDeclined is declined)',
+    'stripe-mock unavailable: payments charges through the Stripe SANDBOX (no money moves; tok_visa is charged, tok_chargeDeclined is declined)',
   );
   return sandboxPayments(dir);
 }

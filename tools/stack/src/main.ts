@@ -1,4 +1,5 @@
 import { startStack } from './stack';
+import { stackToolResolver } from './tools';
 
 const bold = (text: string) => (process.stdout.isTTY ? `\u001b[1m${text}\u001b[0m` : text);
 
@@ -24,6 +25,8 @@ async function main(): Promise<void> {
 
   await stack.waitReady();
   const seconds = ((Date.now() - startedAt) / 1000).toFixed(1);
+  // Only for looking at the bus by hand: built (once) after everything else is up, and never in the way.
+  const nats = await stackToolResolver().optional('nats', 'the nats CLI is optional');
   const lines = [
     '',
     bold(`  Ticketing is ready (${seconds}s) — the shop: ${stack.url}/`),
@@ -32,6 +35,9 @@ async function main(): Promise<void> {
     `    API          ${stack.url}/api/users · /api/tickets · /api/orders · /api/payments`,
     `    health       ${stack.url}/api/health`,
     `    NATS         ${stack.natsUrl}  (${stack.infra.nats})`,
+    ...(nats
+      ? [`    nats CLI     ${nats} --server ${stack.natsUrl} stream ls  (or: consumer report ORDERS)`]
+      : []),
     `    Mongo        ${stack.infra.mongo}`,
     `    payments     ${stack.infra.payments}`,
     ...Object.entries(stack.services).map(
