@@ -93,7 +93,8 @@ export interface ListenerOptions {
   metrics?: Registry;
 }
 
-type Outcome = 'acked' | 'retried' | 'deferred' | 'dead_lettered' | 'returned';
+const outcomes = ['acked', 'retried', 'deferred', 'dead_lettered', 'returned'] as const;
+type Outcome = (typeof outcomes)[number];
 
 const metricsByRegistry = new WeakMap<Registry, { outcomes: Counter; duration: Histogram }>();
 
@@ -179,6 +180,10 @@ export class Listener<S extends Subject = Subject> {
   /** Creates or updates the durable consumer, then starts pulling. Resolves once the loop runs. */
   async start(): Promise<void> {
     await this.ensureConsumer();
+    // Every series exists from the start at 0, so that rates and alerts see the first event too.
+    const metrics = this.options.metrics ? listenerMetrics(this.options.metrics) : undefined;
+    for (const outcome of outcomes) metrics?.outcomes.inc({ subject: this.subject, outcome }, 0);
+    metrics?.duration.zero({ subject: this.subject });
     const consumer = await this.bus.js.consumers.get(this.stream, this.durable);
     this.stopping = false;
     this.messages = await consumer.consume({ max_messages: this.options.batchSize ?? 32 });

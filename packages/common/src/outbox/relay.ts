@@ -157,7 +157,12 @@ export class OutboxRelay {
   async stop(): Promise<void> {
     this.stopping = true;
     clearInterval(this.timer);
-    await Promise.race([this.drained(), sleep(this.maxBackoffMs)]);
+    const patience = new AbortController();
+    await Promise.race([
+      this.drained(),
+      sleep(this.maxBackoffMs, undefined, { signal: patience.signal }).catch(() => undefined),
+    ]);
+    patience.abort();
     await this.beating;
     await this.recovering;
     if (this.openEpochs().length === 0) await this.writers.deleteOne({ _id: this.id });
