@@ -5,9 +5,11 @@ import type { IgnoreTest } from './dockerignore';
 
 // A Dockerfile reader, and a runner of its build steps without Docker: every stage gets a folder standing for
 // its filesystem; COPY copies (from the build context, honouring .dockerignore, or from an earlier stage);
-// RUN runs the exact command with sh in the stage's WORKDIR and ENV, using this machine's node and npm in
-// place of the base image's. Paths inside RUN commands must be relative for this to work; instructions the
-// runner cannot reproduce are refused, so the check cannot silently drift from what Docker does.
+// RUN runs the exact command with sh in the stage's WORKDIR, ENV and ARGs, using this machine's node and npm
+// in place of the base image's. Build arguments are substituted as Docker does ($NAME, ${NAME}, in every
+// instruction but RUN, whose shell reads them, and CMD's exec form). Paths inside RUN commands must be relative
+// for this to work; instructions the runner cannot reproduce are refused, so the check cannot silently drift
+// from what Docker does.
 
 export interface Instruction {
   keyword: string;
@@ -60,6 +62,69 @@ export function parseDockerfile(text: string): Stage[] {
   return stages;
 }
 
+/** The build arguments a Dockerfile declares (ARG name or name=default), in any stage. */
+export function declaredArgs(stages: Stage[]): string[] {
+  const names = stages
+    .flatMap((s) => s.instructions)
+    .filter((i) => i.keyword === 'ARG')
+    .map((i) => i.args.split('=')[0]!);
+  return [...new Set(names)];
+}
+
+const variable = /\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))/g;
+
+/** Docker's substitution of `$NAME` and `${NAME}`; a name the stage neither declares nor sets is refused. */
+function expand(text: string, scope: Map<string, string | undefined>, where: string): string {
+  const expanded = text.replace(variable, (_match, braced: string | undefined, bare: string | undefined) => {
+    const name = (braced ?? bare)!;
+    if (!scope.has(name)) throw new Error(`${where}: $${name} is neither an ARG nor an ENV of this stage`);
+    return scope.get(name) ?? '';
+  });
+  if (expanded.includes('${'))
+    throw new Error(`${where}: only $NAME and \${NAME} substitutions are supported`);
+  return expanded;
+}
+
+/**
+ * The stages as Docker reads them for these build arguments: variables substituted in every instruction but
+ * RUN and CMD, ARG lines with their value (`NAME=value`, or `NAME` when it has none). ARGs are in scope from
+ * their line to the end of their stage; ENV also in the stages built on it.
+ */
+export function resolveStages(stages: Stage[], buildArgs: Record<string, string> = {}): Stage[] {
+  const undeclared = Object.keys(buildArgs).filter((name) => !declaredArgs(stages).includes(name));
+  if (undeclared.length > 0) throw new Error(`build arguments no ARG declares: ${undeclared.join(', ')}`);
+  const envOf = new Map<string, Record<string, string>>();
+  return stages.map((stage) => {
+    const env: Record<string, string> = { ...envOf.get(stage.from) };
+    const scope = new Map<string, string | undefined>(Object.entries(env));
+    const instructions = stage.instructions.map((instruction): Instruction => {
+      const where = `${stage.name}, line ${instruction.line}: ${instruction.keyword}`;
+      if (instruction.keyword === 'RUN' || instruction.keyword === 'CMD') return instruction;
+      const flags = Object.fromEntries(
+        Object.entries(instruction.flags).map(([name, value]) => [name, expand(value, scope, where)]),
+      );
+      const args = expand(instruction.args, scope, where);
+      if (instruction.keyword === 'ARG') {
+        const arg = /^([A-Za-z_][A-Za-z0-9_]*)(?:=(.*))?$/.exec(args);
+        if (!arg) throw new Error(`${where}: only ARG name or name=value is supported`);
+        const name = arg[1]!;
+        const value = buildArgs[name] ?? arg[2];
+        // An ENV of the same name wins over the ARG, in substitutions as in RUN.
+        if (!(name in env)) scope.set(name, value);
+        return { ...instruction, flags, args: value === undefined ? name : `${name}=${value}` };
+      }
+      if (instruction.keyword === 'ENV') {
+        const set = parseEnv(args, instruction.line);
+        Object.assign(env, set);
+        for (const [name, value] of Object.entries(set)) scope.set(name, value);
+      }
+      return { ...instruction, flags, args };
+    });
+    envOf.set(stage.name, env);
+    return { ...stage, instructions };
+  });
+}
+
 /** What a stage looks like after its instructions ran. */
 export interface StageResult {
   name: string;
@@ -101,6 +166,8 @@ export interface SimulateOptions {
   workDir: string;
   /** The base environment of RUN commands (the machine's PATH, HOME...). */
   baseEnv: Record<string, string>;
+  /** `--build-arg` values; each must be declared by an ARG. */
+  buildArgs?: Record<string, string>;
   /** Stop after this stage (default: run all). */
   target?: string;
   run?: CommandRunner;
@@ -141,7 +208,9 @@ export async function simulateBuild(
 ): Promise<Map<string, StageResult>> {
   const run = options.run ?? runShell;
   const results = new Map<string, StageResult>();
-  for (const stage of stages) {
+  for (const stage of resolveStages(stages, options.buildArgs)) {
+    // The stage's ARGs with a value, which RUN commands see as environment variables (ENV wins).
+    const args: Record<string, string> = {};
     const parent = results.get(stage.from);
     const root = join(options.workDir, stage.name);
     mkdirSync(root, { recursive: true });
@@ -163,6 +232,11 @@ export async function simulateBuild(
           result.workdir = posix.resolve(result.workdir, instruction.args);
           mkdirSync(inStage(result.workdir), { recursive: true });
           break;
+        case 'ARG': {
+          const [name, ...value] = instruction.args.split('=');
+          if (value.length > 0) args[name!] = value.join('=');
+          break;
+        }
         case 'ENV':
           Object.assign(result.env, parseEnv(instruction.args, instruction.line));
           break;
@@ -200,7 +274,11 @@ export async function simulateBuild(
           }
           const started = Date.now();
           try {
-            await run(instruction.args, inStage(result.workdir), { ...options.baseEnv, ...result.env });
+            await run(instruction.args, inStage(result.workdir), {
+              ...options.baseEnv,
+              ...args,
+              ...result.env,
+            });
           } catch (error) {
             throw Object.assign(new Error(`${where} failed: ${(error as Error).message}`), error as object);
           }
@@ -226,7 +304,7 @@ export async function simulateBuild(
   return results;
 }
 
-/** The Dockerfile of a service, read and parsed. */
+/** A Dockerfile, read and parsed. */
 export function readDockerfile(path: string): { text: string; stages: Stage[] } {
   const text = readFileSync(path, 'utf8');
   return { text, stages: parseDockerfile(text) };

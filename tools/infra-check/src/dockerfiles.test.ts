@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: these strings are Dockerfile text, whose ${NAME} is Docker's substitution
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -5,9 +6,11 @@ import { delimiter, join } from 'node:path';
 import { imageName, type ServiceName, serviceNames, webName } from './contract';
 import {
   type CommandRunner,
+  declaredArgs,
+  parseDockerfile,
   readDockerfile,
+  resolveStages,
   runShell,
-  type Stage,
   type StageResult,
   simulateBuild,
 } from './dockerfile';
@@ -15,27 +18,46 @@ import { parseDockerignore } from './dockerignore';
 import { containersOf, named, renderOverlay, type Workload } from './manifests';
 import { repoPath, repoRoot } from './repo';
 
-/** The images: the five services and the web shop. */
+/** The images: the services and the web shop, each the root Dockerfile built with SERVICE=<its folder>. */
 type ImageName = ServiceName | typeof webName;
 const imageNames: ImageName[] = [...serviceNames, webName];
-const dockerfiles = Object.fromEntries(
-  imageNames.map((s) => [s, readDockerfile(repoPath('services', s, 'Dockerfile'))]),
-) as Record<ImageName, { text: string; stages: Stage[] }>;
-/** What each image runs, from its folder. */
-const mainOf = (image: ImageName) => (image === webName ? 'dist/server/main.js' : 'dist/main.js');
+const dockerfile = readDockerfile(repoPath('Dockerfile'));
+const buildArgsOf = (image: ImageName) => ({ SERVICE: image });
 const ignore = parseDockerignore(readFileSync(repoPath('.dockerignore'), 'utf8'));
 const rootPackage = JSON.parse(readFileSync(repoPath('package.json'), 'utf8')) as {
   devDependencies: Record<string, string>;
 };
+const packageOf = (image: ImageName) =>
+  JSON.parse(readFileSync(repoPath('services', image, 'package.json'), 'utf8')) as {
+    name: string;
+    main: string;
+  };
+
+/** How many packages a service needs in production, as the Dockerfile's deps stage counts them (`npm ls`). */
+function productionPackageCount(service: ServiceName): number {
+  const ls = spawnSync(
+    'npm',
+    ['ls', '--omit=dev', '--all', '--parseable', `--workspace=@ticketing/${service}`],
+    { cwd: repoRoot, encoding: 'utf8' },
+  );
+  // npm ls exits 1 over extraneous packages of a local checkout, still listing the tree: only no list is a failure.
+  const packages = new Set(ls.stdout.split('\n').filter((line) => line.includes('/node_modules/')));
+  if (packages.size === 0) throw new Error(`npm ls of @ticketing/${service} listed nothing: ${ls.stderr}`);
+  return packages.size;
+}
 
 /**
- * The images whose whole recipe (prune → install → build → production install) runs here: `payments` (the
- * service with the most dependencies; the five service Dockerfiles are checked to be identical otherwise) and
- * the shop (a build of its own) by default; INFRA_CHECK_IMAGES=all or a comma-separated list for others.
+ * The images whose whole recipe (prune → install → build → production install) runs here: the service with the
+ * most production dependencies (every service is the same recipe with another SERVICE) and the shop (a build of
+ * its own) by default; INFRA_CHECK_IMAGES=all or a comma-separated list for others.
  */
 function imagesToBuild(): ImageName[] {
   const wanted = process.env.INFRA_CHECK_IMAGES?.trim();
-  if (!wanted) return ['payments', webName];
+  if (!wanted) {
+    const counts = serviceNames.map((service) => [service, productionPackageCount(service)] as const);
+    const heaviest = counts.reduce((most, entry) => (entry[1] > most[1] ? entry : most));
+    return [heaviest[0], webName];
+  }
   if (wanted === 'all') return [...imageNames];
   const list = wanted.split(',').map((s) => s.trim());
   const unknown = list.filter((s) => !imageNames.includes(s as ImageName));
@@ -134,52 +156,40 @@ function workspacesOf(root: string): string[] {
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
-describe('service Dockerfiles', () => {
-  test('the five are the same recipe, but for the service name', () => {
-    const normalized = serviceNames.map((s) =>
-      dockerfiles[s].text.replace(new RegExp(`\\b${s}\\b`, 'g'), '<service>'),
+describe('the Dockerfile', () => {
+  test('one, at the root, for every image: no service has its own, SERVICE is its one build argument', () => {
+    const ownDockerfiles = readdirSync(repoPath('services')).filter((s) =>
+      existsSync(repoPath('services', s, 'Dockerfile')),
     );
-    for (const text of normalized) expect(text).toBe(normalized[0]);
+    expect(ownDockerfiles).toEqual([]);
+    expect(declaredArgs(dockerfile.stages)).toEqual(['SERVICE']);
   });
 
-  test('the shop’s is the same recipe too, but for the file it runs', () => {
-    const steps = (image: ImageName) =>
-      dockerfiles[image].text
-        .split('\n')
-        .filter((line) => !line.startsWith('#'))
-        .join('\n')
-        .replace(new RegExp(`\\b${image}\\b`, 'g'), '<service>')
-        .replace(mainOf(image), '<main>');
-    expect(steps(webName)).toBe(steps('payments'));
+  test('pinned Node base image of .nvmrc’s major version, turbo of the lockfile pruning @ticketing/$SERVICE', () => {
+    const { stages } = dockerfile;
+    const external = stages.filter((s) => !stages.some((other) => other.name === s.from));
+    expect(external.map((s) => s.from)).toEqual([
+      expect.stringMatching(/^node:\d+\.\d+\.\d+-(alpine|slim)[\w.]*$/),
+    ]);
+    const nodeMajor = readFileSync(repoPath('.nvmrc'), 'utf8').trim().split('.')[0];
+    expect(external[0]!.from.startsWith(`node:${nodeMajor}.`)).toBe(true);
+    const prune = stages.flatMap((s) => s.instructions).find((i) => /turbo@\S+ prune/.test(i.args));
+    expect(prune?.args).toContain(
+      `turbo@${rootPackage.devDependencies.turbo} prune "@ticketing/\${SERVICE}" --docker`,
+    );
   });
 
   test.each(imageNames)(
-    '%s: pinned Node base image of .nvmrc’s major version, turbo of the lockfile',
+    'SERVICE=%s: runs its package’s main, copied with its dist, from its folder as a non-root user, on the Deployment’s port',
     (service) => {
-      const { stages } = dockerfiles[service];
-      const external = stages.filter((s) => !stages.some((other) => other.name === s.from));
-      expect(external.map((s) => s.from)).toEqual([
-        expect.stringMatching(/^node:\d+\.\d+\.\d+-(alpine|slim)[\w.]*$/),
-      ]);
-      const nodeMajor = readFileSync(repoPath('.nvmrc'), 'utf8').trim().split('.')[0];
-      expect(external[0]!.from.startsWith(`node:${nodeMajor}.`)).toBe(true);
-      const prune = stages
-        .flatMap((s) => s.instructions)
-        .find((i) => i.args.includes('turbo prune') || /turbo@\S+ prune/.test(i.args));
-      expect(prune?.args).toContain(
-        `turbo@${rootPackage.devDependencies.turbo} prune @ticketing/${service} --docker`,
-      );
-    },
-  );
-
-  test.each(imageNames)(
-    '%s: runs `node dist/…main.js` from its folder as a non-root user, on the Deployment’s port',
-    (service) => {
-      const { stages } = dockerfiles[service];
-      const last = stages.at(-1)!;
+      const last = resolveStages(dockerfile.stages, buildArgsOf(service)).at(-1)!;
       const get = (keyword: string) =>
         last.instructions.filter((i) => i.keyword === keyword).map((i) => i.args);
-      expect(get('CMD')).toEqual([`["node", "${mainOf(service)}"]`]);
+      const manifest = packageOf(service);
+      expect(manifest.name).toBe(`@ticketing/${service}`);
+      expect(manifest.main).toMatch(/^\.\/dist\/[\w/]+\.js$/);
+      expect(get('COPY')).toContain(`/app/services/${service}/dist/ ./services/${service}/dist/`);
+      expect(get('CMD')).toEqual(['["node", "."]']);
       expect(get('WORKDIR').at(-1)).toBe(`/app/services/${service}`);
       const user = get('USER').at(-1) ?? '';
       expect(user).toMatch(/^[1-9]\d*(:[1-9]\d*)?$/);
@@ -192,13 +202,41 @@ describe('service Dockerfiles', () => {
     },
   );
 
-  test('.dockerignore keeps local state and build output out of the context, and the sources in', () => {
+  test('build arguments are substituted as Docker does: per stage, ENV first; anything else is refused', () => {
+    const stages = parseDockerfile(
+      [
+        'FROM node:20 AS one',
+        'ARG NAME=fallback',
+        'ENV KEPT=yes',
+        'WORKDIR /app/${NAME}/$KEPT',
+        'FROM one AS two',
+        'ARG NAME',
+        'ENV NAME=env',
+        'ARG NAME',
+        'WORKDIR /srv/$NAME/${KEPT}',
+      ].join('\n'),
+    );
+    const workdirs = (args: Record<string, string>) =>
+      resolveStages(stages, args).map((s) => s.instructions.find((i) => i.keyword === 'WORKDIR')!.args);
+    expect(workdirs({})).toEqual(['/app/fallback/yes', '/srv/env/yes']);
+    expect(workdirs({ NAME: 'given' })).toEqual(['/app/given/yes', '/srv/env/yes']);
+    expect(() => resolveStages(stages, { NAMES: 'typo' })).toThrow('build arguments no ARG declares: NAMES');
+    const outOfScope = parseDockerfile('FROM node:20 AS one\nARG NAME\nFROM one AS two\nWORKDIR /$NAME');
+    expect(() => resolveStages(outOfScope, { NAME: 'x' })).toThrow(
+      'two, line 4: WORKDIR: $NAME is neither an ARG nor an ENV of this stage',
+    );
+    const modifier = parseDockerfile('FROM node:20\nARG NAME\nWORKDIR /${NAME:-x}');
+    expect(() => resolveStages(modifier)).toThrow('only $NAME and ${NAME} substitutions are supported');
+  });
+
+  test('.dockerignore keeps local state, build output and the recipe out of the context, and the sources in', () => {
     for (const path of [
       'node_modules',
       'packages/common/node_modules',
       'services/auth/dist',
       '.git',
       'infra/k8s',
+      'Dockerfile',
     ]) {
       expect([path, ignore(path)]).toEqual([path, true]);
     }
@@ -234,11 +272,12 @@ describe('the Dockerfile recipe, run without Docker', () => {
   test('turbo prune gives each image exactly its service’s workspace graph', async () => {
     const started = Date.now();
     for (const service of imageNames) {
-      const results = await simulateBuild(dockerfiles[service].stages, {
+      const results = await simulateBuild(dockerfile.stages, {
         context: repoRoot,
         ignore,
         workDir: join(work, `prune-${service}`),
         baseEnv,
+        buildArgs: buildArgsOf(service),
         target: 'prune',
         run: runner,
         onStep,
@@ -252,22 +291,46 @@ describe('the Dockerfile recipe, run without Docker', () => {
     console.info(`prune of ${imageNames.length} images: ${seconds(Date.now() - started)}`);
   }, 300_000);
 
+  test.each<[string, Record<string, string>]>([
+    ['a SERVICE that is no folder under services/', { SERVICE: 'nowhere' }],
+    ['no SERVICE', {}],
+  ])(
+    '%s stops the build at prune, saying what SERVICE must be',
+    async (_label, buildArgs) => {
+      const build = simulateBuild(dockerfile.stages, {
+        context: repoRoot,
+        ignore,
+        workDir: join(work, 'prune-wrong'),
+        baseEnv,
+        buildArgs,
+        target: 'prune',
+        run: runner,
+      });
+      await expect(build).rejects.toThrow(
+        `SERVICE='${buildArgs.SERVICE ?? ''}': no services/<SERVICE>/package.json; pass --build-arg SERVICE=<folder>`,
+      );
+      rmSync(join(work, 'prune-wrong'), { recursive: true, force: true });
+    },
+    120_000,
+  );
+
   test.each(imagesToBuild())(
     '%s: prune → npm ci → build → production install; the image starts and holds production dependencies only',
     async (service) => {
       const started = Date.now();
-      const results = await simulateBuild(dockerfiles[service].stages, {
+      const results = await simulateBuild(dockerfile.stages, {
         context: repoRoot,
         ignore,
         workDir: join(work, service),
         baseEnv,
+        buildArgs: buildArgsOf(service),
         run: runner,
         onStep,
       });
       const runtime: StageResult = [...results.values()].at(-1)!;
       const cwd = join(runtime.root, runtime.workdir);
       const modules = join(runtime.root, 'app', 'node_modules');
-      expect(existsSync(join(cwd, mainOf(service)))).toBe(true);
+      expect(existsSync(join(cwd, packageOf(service).main))).toBe(true);
       if (service === webName) expect(existsSync(join(cwd, 'dist', 'public', 'index.html'))).toBe(true);
       // Test tooling and compilers stay out of the image (and the shop's bundler and the libraries it bundled).
       const bundled = service === webName ? ['vite', 'preact', 'preact-iso', 'rolldown'] : [];

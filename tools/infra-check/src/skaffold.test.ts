@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { imageName, serviceNames, webName } from './contract';
 import { containersOf, type Overlay, renderOverlay, workloads } from './manifests';
@@ -42,17 +42,27 @@ describe('skaffold.yaml', () => {
     expect(skaffoldSchemaProblems(bad, schema).length).toBeGreaterThan(0);
   });
 
-  test('one artifact per service and one for the shop: its Dockerfile, built from the repository root', () => {
+  test('one artifact per service and one for the shop: the root Dockerfile with SERVICE = its folder', () => {
     expect(config.build.artifacts).toEqual(
       [...serviceNames, webName].map((service) => ({
         image: imageName(service),
-        context: '.',
-        docker: { dockerfile: `services/${service}/Dockerfile` },
+        docker: { buildArgs: { SERVICE: service } },
       })),
     );
-    for (const artifact of config.build.artifacts) {
-      expect(existsSync(repoPath(artifact.docker!.dockerfile!))).toBe(true);
-    }
+    // skaffold's defaults, which the entries rely on: the repository root as context, its Dockerfile.
+    type Properties = { properties: Record<string, { default?: string }> };
+    const { definitions } = loadSkaffoldSchema() as {
+      definitions: Record<string, Partial<Properties> & { anyOf?: Properties[] }>;
+    };
+    expect(definitions.Artifact?.anyOf?.[0]?.properties.context?.default).toBe('.');
+    expect(definitions.DockerArtifact?.properties?.dockerfile?.default).toBe('Dockerfile');
+    expect(existsSync(repoPath('Dockerfile'))).toBe(true);
+    // Every folder under services/ is built, and nothing else: a new service is one more artifact.
+    const folders = readdirSync(repoPath('services')).filter((folder) =>
+      existsSync(repoPath('services', folder, 'package.json')),
+    );
+    const built = config.build.artifacts.map((artifact) => artifact.docker?.buildArgs?.SERVICE);
+    expect(built.sort()).toEqual(folders.sort());
   });
 
   test.each<[string, Overlay]>([

@@ -39,7 +39,13 @@ export function skaffoldSchemaProblems(config: unknown, schema: object): string[
 export interface SkaffoldConfig {
   apiVersion: string;
   kind: string;
-  build: { artifacts: Array<{ image: string; context?: string; docker?: { dockerfile?: string } }> };
+  build: {
+    artifacts: Array<{
+      image: string;
+      context?: string;
+      docker?: { dockerfile?: string; buildArgs?: Record<string, string> };
+    }>;
+  };
   manifests?: { kustomize?: { paths?: string[] } };
   portForward?: Array<{
     resourceType: string;
