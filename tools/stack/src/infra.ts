@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type NatsServerHandle, startNats } from '@ticketing/testing';
 import { PrefixedLog } from './log';
@@ -7,27 +7,78 @@ import { freePort, waitForPort } from './ports';
 import { findPostgresBinDir, startFerretDbOnPostgres } from './postgres';
 import { SupervisedProcess } from './supervisor';
 
+/**
+ * A process of the stack as `stack.json` lists it under `processes` (DESIGN.md): tools such as the bench read
+ * the CPU each one spends from /proc/<pid>/stat.
+ */
+export interface StackProcess {
+  /** `nats`, a service's name, `client`, `gateway`, `ferretdb`, `postgres` (the postmaster), `mongod`, `stripe-mock`. */
+  role: string;
+  /** Its process id (as of the last time stack.json was written: a restarted process gets a new one). */
+  pid: number;
+  /** The port it listens on (127.0.0.1). */
+  port: number;
+  /** Its base URL, for those spoken to by URL. */
+  url?: string;
+}
+
 /** A piece of infrastructure the stack uses: where it is and how to stop what the stack started. */
 export interface Infra {
   /** Connection URL. */
   url: string;
   /** How it came to be, for the banner. */
   description: string;
+  /** The processes the stack runs for it; none for what it was only given the address of. */
+  processes(): StackProcess[];
   /** Stops it if the stack started it. */
   stop(): Promise<void>;
 }
 
+/** The port of a `scheme://host:port/…` URL. */
+function portOf(url: string): number {
+  return Number(new URL(url).port);
+}
+
+/** Reads a pid file; undefined while it is absent (not started yet, or removed at exit). */
+function pidFrom(file: string): number | undefined {
+  try {
+    const pid = Number(readFileSync(file, 'utf8').trim());
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const none = (): StackProcess[] => [];
+
 /** NATS: `NATS_URL` when set, else an embedded nats-server with JetStream, data in `<data>/nats`. */
 export async function startStackNats(data: string): Promise<Infra & { handle?: NatsServerHandle }> {
   if (process.env.NATS_URL) {
-    return { url: process.env.NATS_URL, description: 'NATS_URL', stop: async () => undefined };
+    return {
+      url: process.env.NATS_URL,
+      description: 'NATS_URL',
+      processes: none,
+      stop: async () => undefined,
+    };
   }
   const port = await freePort(Number(process.env.NATS_PORT ?? 4222));
-  const handle = await startNats({ own: true, port, storeDir: join(data, 'nats'), detached: true });
+  // The handle does not expose the server's pid; nats-server writes it (again after a restart) to this file.
+  const pidFile = join(data, 'nats-server.pid');
+  const handle = await startNats({
+    own: true,
+    port,
+    storeDir: join(data, 'nats'),
+    detached: true,
+    args: ['--pid', pidFile],
+  });
   return {
     url: handle.url,
     handle,
     description: `embedded nats-server with JetStream, data in ${join(data, 'nats')}`,
+    processes: () => {
+      const pid = pidFrom(pidFile);
+      return pid ? [{ role: 'nats', pid, port: handle.port, url: handle.url }] : [];
+    },
     stop: () => handle.close(),
   };
 }
@@ -39,7 +90,12 @@ export async function startStackNats(data: string): Promise<Infra & { handle?: N
  */
 export async function startStackMongo(data: string, log: PrefixedLog): Promise<Infra> {
   if (process.env.MONGO_URL) {
-    return { url: process.env.MONGO_URL, description: 'MONGO_URL', stop: async () => undefined };
+    return {
+      url: process.env.MONGO_URL,
+      description: 'MONGO_URL',
+      processes: none,
+      stop: async () => undefined,
+    };
   }
   let memoryServerError: unknown;
   try {
@@ -49,9 +105,14 @@ export async function startStackMongo(data: string, log: PrefixedLog): Promise<I
     const dbPath = join(data, 'mongo');
     mkdirSync(dbPath, { recursive: true });
     const server = await MongoMemoryServer.create({ instance: { dbPath, storageEngine: 'wiredTiger' } });
+    const url = server.getUri();
     return {
-      url: server.getUri(),
+      url,
       description: `mongodb-memory-server, data in ${dbPath}`,
+      processes: () => {
+        const pid = server.instanceInfo?.instance.mongodProcess?.pid;
+        return pid ? [{ role: 'mongod', pid, port: portOf(url) }] : [];
+      },
       stop: async () => {
         await server.stop({ doCleanup: false });
       },
@@ -100,9 +161,11 @@ export async function startStackMongo(data: string, log: PrefixedLog): Promise<I
   });
   process_.start();
   await waitForPort(listenPort, 20_000);
+  const url = `mongodb://127.0.0.1:${listenPort}/`;
   return {
-    url: `mongodb://127.0.0.1:${listenPort}/`,
+    url,
     description: `embedded FerretDB on SQLite (slow), data in ${dir}`,
+    processes: () => (process_.pid ? [{ role: 'ferretdb', pid: process_.pid, port: listenPort, url }] : []),
     stop: () => process_.stop(),
   };
 }
@@ -120,6 +183,7 @@ function sandboxPayments(): PaymentsBackend {
     description: 'sandbox gateway (no Stripe: tok_visa charged, tok_chargeDeclined declined)',
     // No key at all: payments refuses a live key next to the sandbox, and the sandbox needs none.
     env: { STRIPE_SECRET_KEY: '', PAYMENT_GATEWAY: 'sandbox' },
+    processes: none,
     stop: async () => undefined,
   };
 }
@@ -136,6 +200,7 @@ export async function startPaymentsBackend(log: PrefixedLog, sandbox = false): P
       url: process.env.STRIPE_API_URL,
       description: `Stripe API at STRIPE_API_URL`,
       env: { STRIPE_SECRET_KEY: key, STRIPE_API_URL: process.env.STRIPE_API_URL },
+      processes: none,
       stop: async () => undefined,
     };
   }
@@ -144,6 +209,7 @@ export async function startPaymentsBackend(log: PrefixedLog, sandbox = false): P
       url: process.env.STRIPE_MOCK_URL,
       description: 'stripe-mock at STRIPE_MOCK_URL',
       env: { STRIPE_SECRET_KEY: key, STRIPE_API_URL: process.env.STRIPE_MOCK_URL },
+      processes: none,
       stop: async () => undefined,
     };
   }
@@ -166,6 +232,7 @@ export async function startPaymentsBackend(log: PrefixedLog, sandbox = false): P
       url,
       description: `embedded stripe-mock at ${url}`,
       env: { STRIPE_SECRET_KEY: key, STRIPE_API_URL: url },
+      processes: () => (mock.pid ? [{ role: 'stripe-mock', pid: mock.pid, port, url }] : []),
       stop: () => mock.stop(),
     };
   }
