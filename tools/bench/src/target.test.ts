@@ -31,6 +31,12 @@ const state = (gatewayUrl: string) => ({
   },
   services: { tickets: { pid: 2, port: 3, url: 'http://127.0.0.1:3', restarts: 0 } },
   pid: 1,
+  processes: [
+    { role: 'nats', pid: 5, port: 4222, url: 'nats://127.0.0.1:4222' },
+    { role: 'postgres', pid: 6, port: 5432 },
+    { role: 'tickets', pid: 2, port: 3, url: 'http://127.0.0.1:3' },
+    { role: 'gateway', pid: 1, port: 1, url: gatewayUrl },
+  ],
 });
 
 describe('stack.json', () => {
@@ -48,7 +54,18 @@ describe('stack.json', () => {
         expiration: 'x-expiration',
       },
       serviceUrls: { tickets: 'http://127.0.0.1:3' },
+      processes: [
+        { role: 'nats', pid: 5, port: 4222, url: 'nats://127.0.0.1:4222' },
+        { role: 'postgres', pid: 6, port: 5432 },
+        { role: 'tickets', pid: 2, port: 3, url: 'http://127.0.0.1:3' },
+        { role: 'gateway', pid: 1, port: 1, url: 'http://127.0.0.1:8080' },
+      ],
     });
+  });
+
+  it('reads the stack.json of an older stack, without processes, as none', () => {
+    const { processes: _, ...older } = state('http://127.0.0.1:8080');
+    expect(parseStackState(JSON.stringify(older)).processes).toEqual([]);
   });
 
   it('says what is wrong with a bad one', () => {
@@ -60,6 +77,14 @@ describe('stack.json', () => {
     const noOrders = state('http://x') as { mongo: { databases: Record<string, string> } };
     delete noOrders.mongo.databases.orders;
     expect(() => parseStackState(JSON.stringify(noOrders))).toThrow('mongo.databases.orders is missing');
+    const noPid = state('http://x') as { processes: unknown[] };
+    noPid.processes[1] = { role: 'postgres', port: 5432 };
+    expect(() => parseStackState(JSON.stringify(noPid))).toThrow(
+      'processes[1] needs a role, a pid and a port',
+    );
+    expect(() => parseStackState(JSON.stringify({ ...state('http://x'), processes: {} }))).toThrow(
+      'processes is not a list',
+    );
   });
 
   it('is in TICKETING_DATA_DIR or <repo>/.data', () => {
