@@ -1,7 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type HttpServerHandle, listenHttp } from '@ticketing/testing';
 import {
   BENCH_ROLE,
   type CostSnapshot,
@@ -90,27 +89,22 @@ describe('costBetween', () => {
 });
 
 describe('snapshots of a real server and process', () => {
-  let server: Server;
-  let base: string;
+  let server: HttpServerHandle;
   let published = 0;
   let child: ChildProcess;
   beforeAll(async () => {
     // Its relay publishes an event on each of the first five reads of /metrics, then nothing more.
-    server = createServer((_req, res) => {
+    server = await listenHttp((_req, res) => {
       if (published < 5) published++;
       res.writeHead(200, { 'content-type': 'text/plain' });
       res.end(
         `mongo_commands_total{command="insert"} ${published * 3}\noutbox_published_total ${published}\n`,
       );
     });
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
   });
   afterAll(async () => {
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
+    await server.close();
     const exited = once(child, 'exit');
     child.kill('SIGKILL');
     await exited;
@@ -118,7 +112,7 @@ describe('snapshots of a real server and process', () => {
 
   it('reads /metrics and /proc, and waits until the events stop', async () => {
     const sources = {
-      services: { tickets: base },
+      services: { tickets: server.url },
       processes: [
         { role: 'tickets', pid: child.pid!, port: 1 },
         { role: 'postgres', pid: process.pid, port: 2 }, // a tree: this process and its child

@@ -1,6 +1,5 @@
-import { once } from 'node:events';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { ServerResponse } from 'node:http';
+import { type HttpServerHandle, listenHttp } from '@ticketing/testing';
 import { type FlowSample, purchaseOnce, runFlowLevel } from './flow';
 import { BenchClient, keepAliveAgent } from './http-client';
 
@@ -63,15 +62,14 @@ describe('runFlowLevel', () => {
 describe('purchaseOnce', () => {
   // A stand-in of the gateway: the requests a purchase makes, and how the orders service's long poll answers.
   const requests: string[] = [];
-  let server: Server;
-  let base: string;
+  let server: HttpServerHandle;
   let waits = 0;
   const answer = (res: ServerResponse, status: number, body: unknown) => {
     res.writeHead(status, { 'content-type': 'application/json' });
     res.end(JSON.stringify(body));
   };
   beforeAll(async () => {
-    server = createServer((req: IncomingMessage, res) => {
+    server = await listenHttp((req, res) => {
       requests.push(`${req.method} ${req.url}`);
       req.resume();
       if (req.url === '/api/tickets') answer(res, 201, { id: 't1', version: 0 });
@@ -82,17 +80,11 @@ describe('purchaseOnce', () => {
         answer(res, 200, { id: 'o1', status: ++waits === 1 ? 'created' : 'complete' });
       else answer(res, 404, {});
     });
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });
-  afterAll(async () => {
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
-  });
+  afterAll(() => server.close());
 
   it('asks each service once (it waits for its replica) and long-polls for complete: no polling', async () => {
-    const sample = await purchaseOnce(new BenchClient(base, agent), new BenchClient(base, agent));
+    const sample = await purchaseOnce(new BenchClient(server.url, agent), new BenchClient(server.url, agent));
     expect(requests).toEqual([
       'POST /api/tickets',
       'POST /api/orders',

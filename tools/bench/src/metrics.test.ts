@@ -1,6 +1,4 @@
-import { once } from 'node:events';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type HttpServerHandle, listenHttp } from '@ticketing/testing';
 import { MeasurementError } from './errors';
 import { fetchMetrics, parseMetrics, serviceCounters } from './metrics';
 
@@ -47,10 +45,9 @@ describe('/metrics', () => {
   });
 
   describe('from a real server', () => {
-    let server: Server;
-    let base: string;
+    let server: HttpServerHandle;
     beforeAll(async () => {
-      server = createServer((req, res) => {
+      server = await listenHttp((req, res) => {
         if (req.url === '/metrics') {
           res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
           res.end(exposition);
@@ -59,19 +56,13 @@ describe('/metrics', () => {
           res.end();
         }
       });
-      server.listen(0, '127.0.0.1');
-      await once(server, 'listening');
-      base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     });
-    afterAll(async () => {
-      server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
-    });
+    afterAll(() => server.close());
 
     it('fetches and parses /metrics, and says which server failed', async () => {
-      expect(serviceCounters(await fetchMetrics(base)).eventsPublished).toBe(12);
-      await expect(fetchMetrics(`${base}/nothing`)).rejects.toThrow(MeasurementError);
-      await expect(fetchMetrics(`${base}/nothing`)).rejects.toThrow('answered 503');
+      expect(serviceCounters(await fetchMetrics(server.url)).eventsPublished).toBe(12);
+      await expect(fetchMetrics(`${server.url}/nothing`)).rejects.toThrow(MeasurementError);
+      await expect(fetchMetrics(`${server.url}/nothing`)).rejects.toThrow('answered 503');
       await expect(fetchMetrics('http://127.0.0.1:1')).rejects.toMatchObject({ code: 'MEASUREMENT_FAILED' });
     });
   });

@@ -1,9 +1,7 @@
-import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type HttpServerHandle, listenHttp } from '@ticketing/testing';
 import { StackStateError } from './errors';
 import { httpTarget } from './run';
 import {
@@ -94,25 +92,22 @@ describe('stack.json', () => {
 });
 
 describe('finding a running stack', () => {
-  let server: Server;
+  let server: HttpServerHandle;
   let url: string;
   let healthStatus = 200;
   let dir: string;
 
   beforeAll(async () => {
-    server = createServer((req, res) => {
+    server = await listenHttp((req, res) => {
       res.writeHead(req.url === '/api/health' ? healthStatus : 404, { 'content-type': 'application/json' });
       res.end('{}');
     });
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    url = server.url;
     dir = mkdtempSync(join(tmpdir(), 'bench-target-'));
   });
 
   afterAll(async () => {
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
+    await server.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -145,23 +140,20 @@ describe('finding a running stack', () => {
 });
 
 describe('choosing where the HTTP tests go', () => {
-  let server: Server;
+  let server: HttpServerHandle;
   let url: string;
   let close = false;
 
   beforeAll(async () => {
-    server = createServer((_req, res) => {
+    server = await listenHttp((_req, res) => {
       res.writeHead(200, { 'content-type': 'application/json', ...(close ? { connection: 'close' } : {}) });
       res.end('[]');
     });
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    url = server.url;
   });
 
   afterAll(async () => {
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
+    await server.close();
   });
 
   const target = (serviceUrls: Record<string, string>) => ({
