@@ -2,7 +2,7 @@
 // stack.json lists, the cost readings of real services and processes, a purchase, and a small growth seeding.
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Stack, serviceNames, startStack } from '@ticketing/stack/stack';
@@ -26,6 +26,7 @@ let logFile: string;
 
 beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'bench-stack-'));
+  await chmod(dataDir, 0o711); // without MONGO_URL, a root stack runs PostgreSQL as `postgres` in here
   logFile = join(dataDir, 'stack.log');
   stack = await startStack({
     port: 0,

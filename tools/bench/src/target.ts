@@ -2,7 +2,7 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { Agent, get } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -207,6 +207,8 @@ async function dropDatabases(state: StackState): Promise<void> {
 export async function startOwnStack(options: OwnStackOptions): Promise<BenchTarget & { logFile: string }> {
   if (!existsSync(stackHostScript)) throw new StackStartError(`${stackHostScript} is missing: build first`);
   const dataDir = await mkdtemp(join(tmpdir(), 'ticketing-bench-'));
+  // mkdtemp makes it 0700: a root bench runs PostgreSQL as `postgres`, which must reach its cluster inside.
+  await chmod(dataDir, 0o711);
   const logFile = join(dataDir, 'stack.log');
   const prefix = `bench${randomBytes(3).toString('hex')}`;
   // The host's own output (e.g. mongodb-memory-server failing offline before FerretDB is used) goes to the log.
