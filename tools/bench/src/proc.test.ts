@@ -19,9 +19,11 @@ const stat = (pid: number, ppid: number, utime: number, stime: number, cutime = 
   cstime,
 });
 
-/** A node child that burns CPU for `busyMs`, (optionally) spawns and reaps a busy child of its own, then idles. */
+/** A node child that burns `busyMs` of CPU, (optionally) spawns and reaps a busy child of its own, then idles. */
 function busyChild(busyMs: number, grandchildBusyMs = 0): { child: ChildProcess; ready: Promise<void> } {
-  const burn = (ms: number) => `const end = Date.now() + ${ms}; while (Date.now() < end) {}`;
+  // Until the process has used `ms` of CPU (not of wall time: a loaded machine gives it less).
+  const burn = (ms: number) =>
+    `for (let u = process.cpuUsage(); (u.user + u.system) / 1000 < ${ms}; u = process.cpuUsage()) {}`;
   const script = [
     burn(busyMs),
     grandchildBusyMs > 0
@@ -86,11 +88,11 @@ describe('/proc/<pid>/stat', () => {
     try {
       await Promise.all([busy.ready, parent.ready]);
       const busyMs = processCpu(busy.child.pid!).ms!;
-      expect(busyMs).toBeGreaterThanOrEqual(100);
+      expect(busyMs).toBeGreaterThanOrEqual(250);
       // The grandchild ended before the parent said ready: only the tree (through cutime) has its CPU.
       const alone = processCpu(parent.child.pid!).ms!;
       const tree = processCpu(parent.child.pid!, { tree: true });
-      expect(tree.ms! - alone).toBeGreaterThanOrEqual(100);
+      expect(tree.ms! - alone).toBeGreaterThanOrEqual(250);
       expect(tree.processes).toBe(1);
     } finally {
       await stop(busy.child);
