@@ -1,10 +1,5 @@
-import {
-  type ApiClient,
-  listTicket,
-  orderTicket,
-  payOrder,
-  waitForOrderStatus,
-} from '@ticketing/stack/client';
+import { MeasurementError } from './errors';
+import type { BenchClient } from './http-client';
 import { ratePerSecond, type Summary, summarize } from './stats';
 
 /** Timings of one purchase, in ms from its start. */
@@ -17,38 +12,34 @@ export interface FlowSample {
   orderId: string;
   /** POST /api/tickets answered 201. */
   listedMs: number;
-  /** POST /api/orders answered 201 (after the orders replica had the ticket). */
+  /** POST /api/orders answered 201 (the orders service waits until its replica has the ticket). */
   orderedMs: number;
-  /** POST /api/payments answered 201 (after the payments replica had the order). */
+  /** POST /api/payments answered 201 (the payments service waits until its replica has the order). */
   paidMs: number;
-  /** GET /api/orders/:id showed `complete`: the whole flow. */
+  /** GET /api/orders/:id?waitFor=complete answered `complete`: the whole flow. */
   completeMs: number;
 }
 
 /** One level of the purchase-flow test. */
 export interface FlowLevelOptions {
-  /** Lists the tickets. */
-  seller: ApiClient;
+  /** List the tickets, in turn (ticket creation is rate-limited per user: one seller would soon get 429). */
+  sellers: readonly BenchClient[];
   /** One signed-up user per concurrent buyer; `concurrency` of them are used. */
-  buyers: readonly ApiClient[];
+  buyers: readonly BenchClient[];
   /** Concurrent buyers. */
   concurrency: number;
   /** Buyers start new flows until this many seconds have passed; flows in progress then are finished. */
   durationSeconds: number;
-  /** Pause between polls while waiting for a replica or for `complete`, in ms. */
-  pollIntervalMs: number;
   /** Ticket price (major units). */
   price?: number;
-  /** One purchase by `buyer` (default {@link purchaseOnce}; tests pass their own). */
-  purchase?: (buyer: ApiClient) => Promise<FlowSample>;
+  /** One purchase by `buyer` of a ticket `seller` lists (default {@link purchaseOnce}; tests pass their own). */
+  purchase?: (seller: BenchClient, buyer: BenchClient) => Promise<FlowSample>;
 }
 
 /** What one level measured. */
 export interface FlowLevelResult {
   /** Concurrent buyers. */
   concurrency: number;
-  /** The pause between polls used, in ms. */
-  pollIntervalMs: number;
   /** From the first start to the last flow's end, in s. */
   elapsedSeconds: number;
   /** Flows that saw `complete`. */
@@ -67,26 +58,57 @@ export interface FlowLevelResult {
   samples: FlowSample[];
 }
 
-/** One purchase: the seller lists a ticket, the buyer orders it, pays with tok_visa and polls until `complete`. */
-export async function purchaseOnce(
-  seller: ApiClient,
-  buyer: ApiClient,
-  pollIntervalMs: number,
-  price = 25,
-): Promise<FlowSample> {
-  const poll = { intervalMs: pollIntervalMs };
+/** Longest a flow waits for `complete` after paying, in ms (GET …?waitFor=complete asked again after each timeout). */
+const COMPLETE_WITHIN_MS = 30_000;
+
+/** Lists a ticket; its id. */
+export async function listTicket(seller: BenchClient, price = 25, title = 'Bench concert'): Promise<string> {
+  return (await seller.expect<{ id: string }>(201, 'POST', '/api/tickets', { title, price })).id;
+}
+
+/**
+ * Waits for the order to be `complete` with `GET /api/orders/:id?waitFor=complete`, which answers when the
+ * status changes (or after `timeout` seconds, when it is asked again): no polling.
+ */
+export async function waitForComplete(buyer: BenchClient, orderId: string): Promise<void> {
+  const deadline = Date.now() + COMPLETE_WITHIN_MS;
+  for (;;) {
+    const order = await buyer.expect<{ status: string }>(
+      200,
+      'GET',
+      `/api/orders/${orderId}?waitFor=complete&timeout=10`,
+    );
+    if (order.status === 'complete') return;
+    if (order.status !== 'created' || Date.now() >= deadline)
+      throw new MeasurementError(`order ${orderId}`, `is ${order.status}, not complete`);
+  }
+}
+
+/**
+ * Buys a listed ticket: orders it (the orders service answers once its replica has the ticket: no 404 to
+ * retry), pays with tok_visa (likewise for the payments replica) and waits for `complete`. The times at which
+ * each step answered, from `started` (performance.now()).
+ */
+export async function buyTicket(
+  buyer: BenchClient,
+  ticketId: string,
+  started = performance.now(),
+): Promise<{ orderId: string; orderedMs: number; paidMs: number; completeMs: number }> {
+  const order = await buyer.expect<{ id: string }>(201, 'POST', '/api/orders', { ticketId });
+  const orderedMs = performance.now() - started;
+  await buyer.expect(201, 'POST', '/api/payments', { orderId: order.id, token: 'tok_visa' });
+  const paidMs = performance.now() - started;
+  await waitForComplete(buyer, order.id);
+  return { orderId: order.id, orderedMs, paidMs, completeMs: performance.now() - started };
+}
+
+/** One purchase: the seller lists a ticket, the buyer {@link buyTicket}s it. */
+export async function purchaseOnce(seller: BenchClient, buyer: BenchClient, price = 25): Promise<FlowSample> {
   const startedAt = Date.now();
   const started = performance.now();
-  const ticket = await listTicket(seller, price, 'Bench concert');
+  const ticketId = await listTicket(seller, price);
   const listedMs = performance.now() - started;
-  const order = await orderTicket(buyer, ticket.id, poll);
-  const orderedMs = performance.now() - started;
-  const payment = await payOrder(buyer, order.id, 'tok_visa', poll);
-  if (payment.status !== 201) throw new Error(`payment: ${payment.status} ${JSON.stringify(payment.body)}`);
-  const paidMs = performance.now() - started;
-  await waitForOrderStatus(buyer, order.id, 'complete', 20_000, pollIntervalMs);
-  const completeMs = performance.now() - started;
-  return { startedAt, ticketId: ticket.id, orderId: order.id, listedMs, orderedMs, paidMs, completeMs };
+  return { startedAt, ticketId, listedMs, ...(await buyTicket(buyer, ticketId, started)) };
 }
 
 /**
@@ -97,18 +119,21 @@ export async function runFlowLevel(options: FlowLevelOptions): Promise<FlowLevel
   if (options.buyers.length < options.concurrency) {
     throw new RangeError(`${options.concurrency} buyers needed, ${options.buyers.length} given`);
   }
+  if (options.sellers.length === 0) throw new RangeError('at least one seller needed');
   const purchase =
     options.purchase ??
-    ((buyer: ApiClient) => purchaseOnce(options.seller, buyer, options.pollIntervalMs, options.price));
+    ((seller: BenchClient, buyer: BenchClient) => purchaseOnce(seller, buyer, options.price));
+  let turn = 0;
   const samples: FlowSample[] = [];
   const errors = new Set<string>();
   let failed = 0;
   const started = performance.now();
   const deadline = started + options.durationSeconds * 1000;
-  const buyerLoop = async (buyer: ApiClient) => {
+  const buyerLoop = async (buyer: BenchClient) => {
     while (performance.now() < deadline) {
+      const seller = options.sellers[turn++ % options.sellers.length]!;
       try {
-        samples.push(await purchase(buyer));
+        samples.push(await purchase(seller, buyer));
       } catch (error) {
         failed++;
         if (errors.size < 5) errors.add((error as Error).message);
@@ -119,7 +144,6 @@ export async function runFlowLevel(options: FlowLevelOptions): Promise<FlowLevel
   const elapsedMs = performance.now() - started;
   return {
     concurrency: options.concurrency,
-    pollIntervalMs: options.pollIntervalMs,
     elapsedSeconds: elapsedMs / 1000,
     completed: samples.length,
     failed,

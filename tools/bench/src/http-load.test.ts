@@ -1,16 +1,14 @@
-import { once } from 'node:events';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type HttpServerHandle, listenHttp } from '@ticketing/testing';
 import { runLoad } from './http-load';
 
 describe('runLoad', () => {
-  let server: Server;
+  let server: HttpServerHandle;
   let url: string;
   let requests: { method: string; body: string; cookie: string | undefined }[];
 
   beforeAll(async () => {
     requests = [];
-    server = createServer((req, res) => {
+    server = await listenHttp((req, res) => {
       let body = '';
       req.on('data', (chunk: Buffer) => {
         body += chunk.toString();
@@ -21,14 +19,11 @@ describe('runLoad', () => {
         res.end('{}');
       });
     });
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    url = server.url;
   });
 
   afterAll(async () => {
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
+    await server.close();
   });
 
   it('sends the method, headers and body, and stops at maxRequests', async () => {

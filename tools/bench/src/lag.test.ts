@@ -1,6 +1,13 @@
 import { type MongoHandle, startMongo } from '@ticketing/testing';
 import { type Db, MongoClient } from 'mongodb';
-import { type ChangeTime, completionTimes, measureEventLag, pairLags, publishingChanges } from './lag';
+import {
+  type ChangeTime,
+  completionTimes,
+  measureEventLag,
+  pairLags,
+  publishingChanges,
+  versionTimes,
+} from './lag';
 
 const at = (ms: number) => new Date(Date.UTC(2025, 0, 1) + ms);
 
@@ -94,5 +101,16 @@ describe('reading lag from change documents', () => {
     ]);
     const times = await completionTimes(orders, ['o1', 'o2']);
     expect([...times.entries()]).toEqual([['o1', at(40).getTime()]]);
+  });
+
+  it('finds when a replica applied each aggregate’s version 0', async () => {
+    const replica = db.collection('payments_orders_changes');
+    await replica.insertMany([
+      { _id: 'o1:0' as never, aggregateId: 'o1', version: 0, at: at(12) },
+      { _id: 'o1:1' as never, aggregateId: 'o1', version: 1, at: at(30) },
+      { _id: 'o:2:0' as never, aggregateId: 'o:2', version: 0, at: at(15) },
+    ]);
+    const times = await versionTimes(replica, ['o1', 'o:2', 'o3']);
+    expect(Object.fromEntries(times)).toEqual({ o1: at(12).getTime(), 'o:2': at(15).getTime() });
   });
 });

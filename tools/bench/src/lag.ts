@@ -128,3 +128,25 @@ export async function completionTimes(
   }
   return times;
 }
+
+/**
+ * When each aggregate's `version` was written to `changes` (a replica's: when that service applied it), by
+ * aggregate id; aggregates without that change are absent.
+ */
+export async function versionTimes(
+  changes: Collection<Document>,
+  aggregateIds: readonly string[],
+  version = 0,
+): Promise<Map<string, number>> {
+  const times = new Map<string, number>();
+  for (const ids of chunks(aggregateIds, 500)) {
+    const found = await changes
+      .find({ _id: { $in: ids.map((id) => `${id}:${version}`) } } as never, { projection: { at: 1 } })
+      .toArray();
+    for (const change of found) {
+      const id = String(change._id);
+      times.set(id.slice(0, id.lastIndexOf(':')), new Date(change.at as Date).getTime());
+    }
+  }
+  return times;
+}

@@ -19,7 +19,8 @@ async function main(): Promise<void> {
     target = found.target;
     log(`using the ${target.description}`);
     log(
-      `it will sign up ${signupsNeeded(settings)} users (auth allows AUTH_RATE_LIMIT_PER_IP, default 100, per 15 min)`,
+      `it will sign up ${signupsNeeded(settings)} users (auth allows AUTH_RATE_LIMIT_PER_IP, default 100, per 15 min;` +
+        ' BENCH_GROWTH_TICKETS=0 skips the growth level and most of them) and leave its tickets and orders there',
     );
   } else {
     log(`no running stack (${found.reason}): starting one with startStack({ port: 0, dataDir: <temp> })`);

@@ -1,6 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { CostBreakdown } from './cost';
 import type { HttpFigures } from './http-load';
 import {
   buildReport,
@@ -34,6 +35,57 @@ function http(name: string, rate: number, latency: number[], extra: Partial<Http
   };
 }
 
+function cost(scale: number, per: CostBreakdown['per'] = 'flow'): CostBreakdown {
+  return {
+    per,
+    divisor: 24,
+    windowSeconds: 12.5,
+    mongoCommands: {
+      total: 30 * scale,
+      byService: {
+        tickets: { total: 10 * scale, byCommand: { insert: 4 * scale, find: 6 * scale } },
+        orders: { total: 20 * scale, byCommand: { insert: 20 * scale } },
+      },
+    },
+    cpuMs: {
+      total: 90 * scale,
+      byProcess: { orders: 60 * scale, postgres: 30 * scale, nats: null, client: 0 },
+      processes: { orders: 1, postgres: 9, nats: 1, client: 1 },
+      bench: 6 / 7,
+    },
+    eventsPublished: { total: 5 * scale, byService: { tickets: 2 * scale, orders: 3 * scale } },
+    eventsHandled: { total: 6 * scale, byService: { orders: { acked: 5 * scale, deferred: scale } } },
+  };
+}
+
+const waits = (share: number) => [
+  { step: 'list' as const, waitsOn: null, flows: 24, meanMs: 10, waitingMs: 0, share: null },
+  {
+    step: 'order' as const,
+    waitsOn: 'ticket.created: tickets → orders',
+    flows: 24,
+    meanMs: 40,
+    waitingMs: 40 * share,
+    share,
+  },
+  {
+    step: 'pay' as const,
+    waitsOn: 'order.created: orders → payments',
+    flows: 23,
+    meanMs: 20,
+    waitingMs: 1,
+    share: 0.05,
+  },
+  {
+    step: 'complete' as const,
+    waitsOn: 'payment.created: payments → orders',
+    flows: 0,
+    meanMs: 0,
+    waitingMs: 0,
+    share: null,
+  },
+];
+
 function measurements(): Measurements {
   return {
     startedAt: '2025-01-31T12:34:56.789Z',
@@ -54,9 +106,9 @@ function measurements(): Measurements {
       reads: { ...http('GET /api/tickets', 500, [4, 5, 6]), ticketsOnSale: 20 },
       writes: http('POST /api/tickets', 100, [9, 10, 11], { otherStatuses: { '429': 3 }, errors: 1 }),
     },
+    processes: [{ role: 'orders', pid: 10, port: 11, url: 'http://127.0.0.1:11' }],
     flows: [1, 8].map((concurrency) => ({
       concurrency,
-      pollIntervalMs: 20 * concurrency,
       elapsedSeconds: 12,
       completed: 24,
       failed: concurrency === 8 ? 2 : 0,
@@ -65,7 +117,29 @@ function measurements(): Measurements {
       latency: summary(40 * concurrency, 50 * concurrency, 60 * concurrency),
       steps: { listed: summary(5), ordered: summary(20), paid: summary(30) },
       completeWritten: summary(30 * concurrency),
+      cost: cost(concurrency),
+      waits: waits(concurrency / 10),
     })),
+    idle: cost(0.1, 'second'),
+    growth: {
+      tickets: { count: 1000, failed: 0, errors: [], seconds: 5.123, rate: 195.2 },
+      ordersCaughtUpSeconds: 1.5,
+      purchases: { count: 30, failed: 1, errors: ['order: 409'], seconds: 10, rate: 3 },
+      reads: { ...http('GET /api/tickets', 250, [8, 10, 12]), ticketsOnSale: 990 },
+      flow: {
+        concurrency: 8,
+        elapsedSeconds: 12,
+        completed: 12,
+        failed: 0,
+        errors: [],
+        rate: 8,
+        latency: summary(600, 800, 1000),
+        steps: { listed: summary(5), ordered: summary(20), paid: summary(30) },
+        completeWritten: summary(700),
+        cost: cost(2),
+        waits: waits(0.5),
+      },
+    },
     eventLag: [
       { name: 'tickets → orders (ticket.*)', pairs: 3, missing: 0, lag: summary(2, 3, 4) },
       { name: 'orders → payments (order.*)', pairs: 3, missing: 1, lag: summary(6, 6, 6) },
@@ -105,7 +179,9 @@ describe('comparisons', () => {
       floor: 'JetStream publish→delivery',
       ratio: 2,
     });
-    expect(list).toHaveLength(4 + 2 + 2);
+    expect(find('GET /api/tickets, grown', 'p50').ratio).toBe(20);
+    expect(find('purchase flow, 8 buyers, grown', 'p50').ratio).toBe(800);
+    expect(list).toHaveLength(4 + 2 + 3 + 2);
   });
 
   it('has no ratio when a figure is missing', () => {
@@ -128,8 +204,11 @@ describe('buildReport', () => {
         'finishedAt',
         'floors',
         'flows',
+        'growth',
         'http',
+        'idle',
         'machine',
+        'processes',
         'schema',
         'settings',
         'stack',
@@ -160,6 +239,9 @@ describe('buildReport', () => {
       'publishDelivery',
     ]);
     expect(report.flows[0]).toHaveProperty('completeWritten');
+    expect(report.flows[0]!.cost!.cpuMs.bench).toBe(0.86);
+    expect(report.flows[0]!.cost!.cpuMs.byProcess.nats).toBeNull();
+    expect(report.growth!.flow.waits[1]!.share).toBe(0.5);
     expect(report.flows[0]).not.toHaveProperty('samples');
     expect(report.http.reads.elapsedSeconds).toBe(8);
     expect(report.comparisons.every((c) => c.ratio === null || Number.isFinite(c.ratio))).toBe(true);
@@ -219,7 +301,7 @@ describe('formatting', () => {
     expect(line('GET /api/tickets (10 conn, tickets direct)')).toMatch(
       /500 req\/s\s+5\.00 ms.*express empty GET\s+0\.50 ms\s+×10\.0\s+×0\.25$/,
     );
-    expect(line('purchase flow, 8 buyers (polls every 160 ms)')).toMatch(
+    expect(line('purchase flow, 8 buyers ')).toMatch(
       /16\.0 flows\/s\s+400 ms.*JetStream publish→ack\s+1\.00 ms\s+×400$/,
     );
     expect(line('event lag orders → payments')).toMatch(
@@ -233,7 +315,53 @@ describe('formatting', () => {
     expect(text).toContain('event lag orders → payments (order.*): 1 events not applied');
     expect(text).toContain('1 buyer: p50 30.0 ms');
     expect(text).toContain('8 buyers: p50 240 ms');
+    expect(text).toContain('growth seeding: purchases: 1 failed (order: 409)');
     expect(text).toContain('HTTP: the gateway closes connections.');
+  });
+});
+
+describe('the cost, waits and growth tables', () => {
+  const text = formatReport(buildReport(measurements()));
+  const line = (start: string) => text.split('\n').find((l) => l.startsWith(start))!;
+
+  it('gives the cost of one purchase per level and of a second of the idle stack', () => {
+    expect(line('cost per purchase')).toMatch(/1 buyer\s+8 buyers\s+8 buyers, grown\s+idle, per s$/);
+    expect(line('Mongo commands (round trips)')).toMatch(/30\.0\s+240\s+60\.0\s+3\.00$/);
+    expect(line('    find')).toMatch(/6\.00\s+48\.0\s+12\.0\s+0\.60$/);
+    expect(line('  postgres (up to 9 processes)')).toMatch(/30\.0\s+240\s+60\.0\s+3\.00$/);
+    expect(line('  nats')).toMatch(/–\s+–\s+–\s+–$/);
+    expect(line('CPU ms, the bench (load generator)')).toMatch(/0\.86\s+0\.86\s+0\.86\s+0\.86$/);
+    // Zero everywhere: left out.
+    expect(line('  client')).toBeUndefined();
+    expect(line('events handled')).toMatch(/6\.00\s+48\.0\s+12\.0\s+0\.60$/);
+  });
+
+  it('gives each step its mean time and share waiting', () => {
+    expect(line('order (waits for ticket.created: tickets → orders)')).toMatch(
+      /40\.0 ms, 10% waiting\s+40\.0 ms, 80% waiting\s+40\.0 ms, 50% waiting$/,
+    );
+    expect(line('pay (waits for')).toContain('20.0 ms, 5.0% waiting');
+    expect(line('list')).toMatch(/10\.0 ms\s+10\.0 ms\s+10\.0 ms$/);
+    expect(line('complete (waits for')).toMatch(/–\s+–\s+–$/);
+  });
+
+  it('puts the reads and the flow level before and after the growth side by side', () => {
+    expect(text).toContain(
+      'growth: 1,000 tickets listed in 5.1 s (195 tickets/s), orders had them all 1.5 s later; 30 purchases of them in 10.0 s (3.00 purchases/s)',
+    );
+    expect(line('tickets on sale')).toMatch(/20\s+990$/);
+    expect(line('GET /api/tickets rate')).toMatch(/500 req\/s\s+250 req\/s$/);
+    expect(line('purchase flow, 8 buyers p50')).toMatch(/400 ms\s+800 ms$/);
+    expect(line('purchase flow, 8 buyers, grown (')).toBeUndefined();
+    expect(line('purchase flow, 8 buyers, grown')).toMatch(/12\s+8\.00 flows\/s\s+800 ms/);
+  });
+
+  it('leaves out the growth level when there was none', () => {
+    const m = measurements();
+    m.growth = null;
+    const plain = formatReport(buildReport(m));
+    expect(plain).not.toContain('grown');
+    expect(plain).not.toContain('growth');
   });
 });
 

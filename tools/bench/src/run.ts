@@ -1,32 +1,45 @@
-import { ApiClient, listTicket } from '@ticketing/stack/client';
 import { mongoUrlWithDatabase } from '@ticketing/testing';
-import { MongoClient } from 'mongodb';
+import { type Collection, type Document, MongoClient } from 'mongodb';
+import { type CostBreakdown, type CostSources, costBetween, snapshotWhenQuiet, takeSnapshot } from './cost';
 import { MeasurementError } from './errors';
 import { measureExpressFloor, measureJetStreamFloors, measureMongoInsertFloor } from './floors';
-import { type FlowLevelResult, purchaseOnce, runFlowLevel } from './flow';
+import { type FlowLevelResult, type FlowSample, listTicket, purchaseOnce, runFlowLevel } from './flow';
+import {
+  handledCount,
+  type SeedResult,
+  seedPurchases,
+  seedTickets,
+  sellersForSeeding,
+  waitForHandled,
+} from './growth';
+import { type Answer, type BenchClient, keepAliveAgent, signUpAll } from './http-client';
 import { type HttpFigures, runLoad } from './http-load';
-import { completionTimes, type LagFigures, measureEventLag } from './lag';
+import { completionTimes, type LagFigures, measureEventLag, versionTimes } from './lag';
 import type { MachineInfo } from './machine';
-import type { Floors, FlowLevelReport, HttpTarget, Measurements } from './report';
-import { type BenchSettings, pollIntervalFor, signupsNeeded } from './settings';
+import type { Floors, FlowLevelReport, GrowthReport, HttpTarget, Measurements, SeedReport } from './report';
+import { type BenchSettings, buyersNeeded, FLOW_SELLERS, signupsNeeded } from './settings';
 import { summarize } from './stats';
 import { type BenchTarget, keepsConnectionsAlive } from './target';
+import { type FlowMilestones, stepWaits } from './waits';
 
 /** Progress lines go here. */
 export type ProgressLog = (line: string) => void;
 
-async function signUpAll(gatewayUrl: string, count: number, parallel = 4): Promise<ApiClient[]> {
-  const users = Array.from({ length: count }, () => new ApiClient(gatewayUrl));
-  for (let i = 0; i < users.length; i += parallel) {
-    await Promise.all(users.slice(i, i + parallel).map((user) => user.signup()));
-  }
-  return users;
-}
+/** Seconds of the idle stack measured before the flows (heartbeats and timers: the floor of every cost). */
+const IDLE_SECONDS = 3;
 
-async function ticketsOnSale(gatewayUrl: string): Promise<number> {
-  const response = await fetch(`${gatewayUrl}/api/tickets`);
-  if (response.status !== 200) throw new MeasurementError('GET /api/tickets', `answered ${response.status}`);
-  return ((await response.json()) as unknown[]).length;
+/** Tickets on sale, counted page by page (`?limit=100`, following `Link: rel="next"`). */
+export async function ticketsOnSale(client: BenchClient): Promise<number> {
+  let count = 0;
+  let path: string | undefined = '/api/tickets?limit=100';
+  while (path) {
+    const answer: Answer<unknown[]> = await client.request<unknown[]>('GET', path);
+    if (answer.status !== 200 || !Array.isArray(answer.body))
+      throw new MeasurementError(`GET ${path}`, `answered ${answer.status}`);
+    count += answer.body.length;
+    path = /<([^>]+)>;\s*rel="next"/.exec(String(answer.headers.link ?? ''))?.[1];
+  }
+  return count;
 }
 
 /**
@@ -71,10 +84,69 @@ async function measureFloors(
   return { express, mongoInsert, ...jetstream };
 }
 
+/** A flow level measured with its cost: snapshots before and (once its last events are handled) after. */
+async function measuredFlowLevel(
+  run: () => Promise<FlowLevelResult>,
+  sources: CostSources,
+): Promise<{ result: FlowLevelResult; cost: CostBreakdown | null }> {
+  const before = await takeSnapshot(sources);
+  const result = await run();
+  const after = await snapshotWhenQuiet(sources);
+  return { result, cost: result.completed > 0 ? costBetween(before, after, result.completed) : null };
+}
+
+function seedReport({ ids, ...seed }: SeedResult): SeedReport {
+  return { ...seed, count: ids.length };
+}
+
+/** When the services did what each flow's steps wait for, by order id (from the change documents). */
+async function flowMilestones(
+  samples: readonly FlowSample[],
+  changes: (service: string, collection: string) => Collection<Document>,
+): Promise<Map<string, FlowMilestones>> {
+  const orderIds = samples.map((s) => s.orderId);
+  const ticketInOrders = await versionTimes(
+    changes('orders', 'tickets'),
+    samples.map((s) => s.ticketId),
+  );
+  const orderInPayments = await versionTimes(changes('payments', 'orders'), orderIds);
+  const completeWritten = await completionTimes(changes('orders', 'orders'), orderIds);
+  return new Map(
+    samples.map((s) => [
+      s.orderId,
+      {
+        ticketInOrders: ticketInOrders.get(s.ticketId),
+        orderInPayments: orderInPayments.get(s.orderId),
+        completeWritten: completeWritten.get(s.orderId),
+      },
+    ]),
+  );
+}
+
+/** A level as reported: its samples replaced by the figures read from the change documents. */
+function levelReport(
+  { samples, ...result }: FlowLevelResult,
+  cost: CostBreakdown | null,
+  milestones: ReadonlyMap<string, FlowMilestones>,
+): FlowLevelReport {
+  return {
+    ...result,
+    completeWritten: summarize(
+      samples.flatMap((s) => {
+        const at = milestones.get(s.orderId)?.completeWritten;
+        return at === undefined ? [] : [at - s.startedAt];
+      }),
+    ),
+    cost,
+    waits: stepWaits(samples, milestones),
+  };
+}
+
 /**
- * One bench run against a ready stack: the floors (stack idle), HTTP reads, the purchase flow at each level and
- * its event lag, then HTTP writes (last: the backlog of ticket.created they leave delays nothing else) and
- * their event lag. Signs up {@link signupsNeeded} users.
+ * One bench run against a ready stack: the floors (stack idle), HTTP reads, the idle stack's cost, the purchase
+ * flow at each level with its cost, the growth level (many tickets and orders seeded, then the reads and a flow
+ * level again), the flows' event lag and step waits, then HTTP writes (last: the backlog of ticket.created they
+ * leave delays nothing else) and their event lag. Signs up {@link signupsNeeded} users.
  */
 export async function runBench(
   target: BenchTarget,
@@ -84,6 +156,7 @@ export async function runBench(
 ): Promise<Measurements> {
   const startedAt = new Date();
   const gateway = target.gatewayUrl;
+  const agent = keepAliveAgent();
   const mongo = new MongoClient(mongoUrlWithDatabase(target.mongoUrl, target.databases.tickets!), {
     serverSelectionTimeoutMS: 10_000,
   });
@@ -91,50 +164,101 @@ export async function runBench(
   try {
     const changes = (service: string, collection: string) =>
       mongo.db(target.databases[service]!).collection(`${collection}_changes`);
+    const sources: CostSources = { services: target.serviceUrls, processes: target.processes };
+    if (target.processes.length === 0)
+      log('stack.json lists no processes (an older stack?): CPU is measured for the bench only');
 
     const floors = await measureFloors(target, settings, log);
 
     const http = await httpTarget(target);
     if (http.note) log(http.note);
-    const levels = settings.flowLevels;
-    const buyersNeeded = Math.max(...levels);
-    log(`signing up ${signupsNeeded(settings)} users: the writer, the seller and ${buyersNeeded} buyers`);
-    const [writer, seller, ...buyers] = await signUpAll(gateway, signupsNeeded(settings));
-
-    const onSale = await ticketsOnSale(gateway);
-    for (let i = onSale; i < settings.readSeed; i++) await listTicket(writer!, 10, 'Bench seed');
-    const seen = await ticketsOnSale(gateway);
+    const growthSellers = sellersForSeeding(settings.growthTickets);
     log(
-      `HTTP reads: GET /api/tickets (${seen} on sale) via ${http.via}, ${settings.connections} connections, ${settings.httpSeconds} s`,
+      `signing up ${signupsNeeded(settings)} users: the writer, ${FLOW_SELLERS} sellers, ${buyersNeeded(settings)} buyers` +
+        (growthSellers > 0 ? ` and ${growthSellers} sellers to seed the growth level` : ''),
     );
-    const reads = await runLoad({
-      name: 'GET /api/tickets',
-      url: `${http.url}/api/tickets`,
-      connections: settings.connections,
-      durationSeconds: settings.httpSeconds,
-      warmupSeconds: settings.warmupSeconds,
-    });
+    const users = await signUpAll(gateway, agent, signupsNeeded(settings));
+    const writer = users[0]!;
+    const sellers = users.slice(1, 1 + FLOW_SELLERS);
+    const buyers = users.slice(1 + FLOW_SELLERS, 1 + FLOW_SELLERS + buyersNeeded(settings));
+    const seeders = users.slice(1 + FLOW_SELLERS + buyersNeeded(settings));
+
+    const onSale = await ticketsOnSale(writer);
+    for (let i = onSale; i < settings.readSeed; i++) await listTicket(writer, 10, 'Bench seed');
+    const readLoad = async (seen: number) => {
+      log(
+        `HTTP reads: GET /api/tickets (${seen} on sale) via ${http.via}, ${settings.connections} connections, ${settings.httpSeconds} s`,
+      );
+      return runLoad({
+        name: 'GET /api/tickets',
+        url: `${http.url}/api/tickets`,
+        connections: settings.connections,
+        durationSeconds: settings.httpSeconds,
+        warmupSeconds: settings.warmupSeconds,
+      });
+    };
+    const seen = await ticketsOnSale(writer);
+    const reads = await readLoad(seen);
+
+    log(`the idle stack's cost: ${IDLE_SECONDS} s`);
+    const idleStart = await takeSnapshot(sources);
+    await new Promise((resolve) => setTimeout(resolve, IDLE_SECONDS * 1000));
+    const idleEnd = await takeSnapshot(sources);
+    const idle = costBetween(idleStart, idleEnd, (idleEnd.at - idleStart.at) / 1000, 'second');
 
     log('purchase flow: warm-up (2 flows)');
-    for (let i = 0; i < 2; i++) await purchaseOnce(seller!, buyers[0]!, settings.pollIntervalMs);
-    const results: FlowLevelResult[] = [];
-    for (const concurrency of levels) {
-      const pollIntervalMs = pollIntervalFor(settings, concurrency);
-      log(
-        `purchase flow: ${concurrency} concurrent buyers, ${settings.flowSeconds} s, polling every ${pollIntervalMs} ms`,
+    for (let i = 0; i < 2; i++) await purchaseOnce(sellers[i]!, buyers[0]!);
+    const levels: Array<{ result: FlowLevelResult; cost: CostBreakdown | null }> = [];
+    const flowLevel = async (concurrency: number) => {
+      log(`purchase flow: ${concurrency} concurrent buyers, ${settings.flowSeconds} s`);
+      const level = await measuredFlowLevel(
+        () => runFlowLevel({ sellers, buyers, concurrency, durationSeconds: settings.flowSeconds }),
+        sources,
       );
-      const result = await runFlowLevel({
-        seller: seller!,
-        buyers,
-        concurrency,
-        durationSeconds: settings.flowSeconds,
-        pollIntervalMs,
-      });
-      log(`  ${result.completed} flows, ${result.failed} failed`);
-      results.push(result);
+      log(`  ${level.result.completed} flows, ${level.result.failed} failed`);
+      return level;
+    };
+    for (const concurrency of settings.flowLevels) levels.push(await flowLevel(concurrency));
+
+    let growth: (Omit<GrowthReport, 'flow'> & { level: (typeof levels)[number] }) | undefined;
+    if (settings.growthTickets > 0) {
+      const orders = target.serviceUrls.orders;
+      const handledBefore = orders ? await handledCount(orders, 'ticket.created') : 0;
+      log(`growth: listing ${settings.growthTickets} tickets (${seeders.length} sellers)`);
+      const tickets = await seedTickets(seeders, settings.growthTickets);
+      log(`  ${tickets.ids.length} in ${tickets.seconds.toFixed(1)} s, ${tickets.failed} failed`);
+      let ordersCaughtUpSeconds = 0;
+      if (orders) {
+        const caughtUp = await waitForHandled(
+          orders,
+          'ticket.created',
+          handledBefore + tickets.ids.length,
+          settings.lagWaitMs,
+        );
+        ordersCaughtUpSeconds = caughtUp.seconds;
+        log(`  the orders service had applied them ${caughtUp.seconds.toFixed(1)} s later`);
+      }
+      log(
+        `growth: ${settings.growthPurchases} purchases of seeded tickets (${settings.growthBuyers} buyers)`,
+      );
+      const purchases = await seedPurchases(
+        buyers.slice(0, settings.growthBuyers),
+        tickets.ids,
+        settings.growthPurchases,
+      );
+      log(`  ${purchases.ids.length} in ${purchases.seconds.toFixed(1)} s, ${purchases.failed} failed`);
+      const grownOnSale = await ticketsOnSale(writer);
+      const grownReads = await readLoad(grownOnSale);
+      growth = {
+        tickets: seedReport(tickets),
+        ordersCaughtUpSeconds,
+        purchases: seedReport(purchases),
+        reads: { ...grownReads, ticketsOnSale: grownOnSale },
+        level: await flowLevel(settings.growthBuyers),
+      };
     }
 
-    const samples = results.flatMap((result) => result.samples);
+    const samples = [...levels, ...(growth ? [growth.level] : [])].flatMap((level) => level.result.samples);
     log('event lag: reading the change documents of the flows’ tickets and orders');
     const flowLag: LagFigures[] = [
       await measureEventLag({
@@ -154,19 +278,8 @@ export async function runBench(
         waitMs: settings.lagWaitMs,
       }),
     ];
-    const completed = await completionTimes(
-      changes('orders', 'orders'),
-      samples.map((s) => s.orderId),
-    );
-    const flows: FlowLevelReport[] = results.map(({ samples: levelSamples, ...result }) => ({
-      ...result,
-      completeWritten: summarize(
-        levelSamples.flatMap((s) => {
-          const at = completed.get(s.orderId);
-          return at === undefined ? [] : [at - s.startedAt];
-        }),
-      ),
-    }));
+    const milestones = await flowMilestones(samples, changes);
+    const flows = levels.map((level) => levelReport(level.result, level.cost, milestones));
 
     log(
       `HTTP writes: POST /api/tickets via ${http.via}, ${settings.connections} connections, ${settings.httpSeconds} s, at most ${settings.maxWrites}`,
@@ -176,7 +289,7 @@ export async function runBench(
       name: 'POST /api/tickets',
       url: `${http.url}/api/tickets`,
       method: 'POST',
-      headers: { 'content-type': 'application/json', cookie: writer!.sessionCookie },
+      headers: { 'content-type': 'application/json', cookie: writer.sessionCookie },
       body: JSON.stringify({ title: 'Bench write', price: 10 }),
       connections: settings.connections,
       durationSeconds: settings.httpSeconds,
@@ -186,7 +299,7 @@ export async function runBench(
     // The tickets created under write load (warm-up included), for the lag of their ticket.created.
     const written = await changes('tickets', 'tickets')
       .find(
-        { 'state.userId': writer!.id, version: 0, at: { $gte: writeLoadStart } },
+        { 'state.userId': writer.id, version: 0, at: { $gte: writeLoadStart } },
         { projection: { aggregateId: 1 } },
       )
       .toArray();
@@ -209,11 +322,23 @@ export async function runBench(
       stack: { mode: target.mode, description: target.description, gatewayUrl: gateway },
       settings,
       http: { target: http, reads: { ...reads, ticketsOnSale: seen }, writes },
+      processes: target.processes,
       flows,
+      idle,
+      growth: growth
+        ? {
+            tickets: growth.tickets,
+            ordersCaughtUpSeconds: growth.ordersCaughtUpSeconds,
+            purchases: growth.purchases,
+            reads: growth.reads,
+            flow: levelReport(growth.level.result, growth.level.cost, milestones),
+          }
+        : null,
       eventLag: [...flowLag, writeLag],
       floors,
     };
   } finally {
+    agent.destroy();
     await mongo.close();
   }
 }

@@ -1,5 +1,5 @@
 import { BenchConfigError } from './errors';
-import { benchSettings, defaultSettings, pollIntervalFor, signupsNeeded } from './settings';
+import { benchSettings, buyersNeeded, defaultSettings, FLOW_SELLERS, signupsNeeded } from './settings';
 
 describe('benchSettings', () => {
   it('uses the defaults without BENCH_* variables', () => {
@@ -15,11 +15,12 @@ describe('benchSettings', () => {
       BENCH_MAX_WRITES: '100',
       BENCH_FLOW_SECONDS: '2.5',
       BENCH_FLOW_LEVELS: '1, 2,4',
-      BENCH_POLL_MS: '10',
-      BENCH_MAX_POLL_RATE: '100',
       BENCH_FLOOR_COUNT: '50',
       BENCH_LAG_WAIT_MS: '1000',
       BENCH_READ_SEED: '0',
+      BENCH_GROWTH_TICKETS: '120',
+      BENCH_GROWTH_PURCHASES: '10',
+      BENCH_GROWTH_BUYERS: '6',
     });
     expect(settings).toEqual({
       httpSeconds: 3,
@@ -28,13 +29,16 @@ describe('benchSettings', () => {
       maxWrites: 100,
       flowSeconds: 2.5,
       flowLevels: [1, 2, 4],
-      pollIntervalMs: 10,
-      maxPollRate: 100,
       floorCount: 50,
       lagWaitMs: 1000,
       readSeed: 0,
+      growthTickets: 120,
+      growthPurchases: 10,
+      growthBuyers: 6,
     });
-    expect(signupsNeeded(settings)).toBe(6);
+    // The growth level's 6 buyers outnumber the largest flow level's 4; 120 tickets take 3 sellers.
+    expect(buyersNeeded(settings)).toBe(6);
+    expect(signupsNeeded(settings)).toBe(1 + FLOW_SELLERS + 6 + 3);
   });
 
   it('names the variable of a bad value', () => {
@@ -56,17 +60,15 @@ describe('benchSettings', () => {
     expect(bad({ BENCH_WARMUP_SECONDS: '-1' }).variable).toBe('BENCH_WARMUP_SECONDS');
     expect(bad({ BENCH_FLOW_LEVELS: '1,0' }).variable).toBe('BENCH_FLOW_LEVELS');
     expect(bad({ BENCH_FLOW_LEVELS: '1,x' })).toBeInstanceOf(BenchConfigError);
+    expect(bad({ BENCH_GROWTH_TICKETS: '100', BENCH_GROWTH_PURCHASES: '101' }).variable).toBe(
+      'BENCH_GROWTH_PURCHASES',
+    );
+    expect(benchSettings({ BENCH_GROWTH_TICKETS: '0' }).growthTickets).toBe(0);
   });
 
-  it('lengthens the polling pause so that all buyers together poll at most BENCH_MAX_POLL_RATE times a second', () => {
-    expect(pollIntervalFor(defaultSettings, 1)).toBe(20);
-    expect(pollIntervalFor(defaultSettings, 4)).toBe(20);
-    expect(pollIntervalFor(defaultSettings, 8)).toBe(40);
-    expect(pollIntervalFor(defaultSettings, 32)).toBe(160);
-    expect(pollIntervalFor({ ...defaultSettings, maxPollRate: 300 }, 32)).toBe(107);
-  });
-
-  it('counts the sign-ups of a run: writer, seller and one per buyer of the largest level', () => {
-    expect(signupsNeeded(defaultSettings)).toBe(34);
+  it('counts the sign-ups of a run: writer, flow sellers, buyers of the largest level, growth sellers', () => {
+    // 10,000 growth tickets at 50 per seller: 200 sellers.
+    expect(signupsNeeded(defaultSettings)).toBe(1 + 16 + 32 + 200);
+    expect(signupsNeeded({ ...defaultSettings, growthTickets: 0, flowLevels: [1, 4] })).toBe(1 + 16 + 4);
   });
 });

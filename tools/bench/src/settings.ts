@@ -1,4 +1,5 @@
 import { BenchConfigError } from './errors';
+import { sellersForSeeding } from './growth';
 
 /** What one bench run does; every figure has a BENCH_* variable to change it (see README). */
 export interface BenchSettings {
@@ -14,16 +15,18 @@ export interface BenchSettings {
   flowSeconds: number;
   /** Concurrent buyers of each purchase-flow level; BENCH_FLOW_LEVELS (comma-separated). */
   flowLevels: number[];
-  /** Shortest pause between polls while a flow waits for a replica or for `complete`, in ms; BENCH_POLL_MS. */
-  pollIntervalMs: number;
-  /** Most polls per second of all buyers together (longer pauses at high concurrency); BENCH_MAX_POLL_RATE. */
-  maxPollRate: number;
   /** Samples of each NATS and Mongo floor (after a few warm-up ones); BENCH_FLOOR_COUNT. */
   floorCount: number;
   /** How long to wait for replicas to catch up before computing event lag, in ms; BENCH_LAG_WAIT_MS. */
   lagWaitMs: number;
   /** Tickets on sale to make sure of before the read test; BENCH_READ_SEED. */
   readSeed: number;
+  /** Tickets the growth level lists before repeating the reads and a flow level (0: no growth level); BENCH_GROWTH_TICKETS. */
+  growthTickets: number;
+  /** Completed purchases of seeded tickets the growth level adds to the history; BENCH_GROWTH_PURCHASES. */
+  growthPurchases: number;
+  /** Concurrent buyers of the growth level's flows (and of its purchases); BENCH_GROWTH_BUYERS. */
+  growthBuyers: number;
 }
 
 /** The defaults: about three to five minutes on a 2-core machine, stack start included. */
@@ -34,12 +37,16 @@ export const defaultSettings: BenchSettings = {
   maxWrites: 2000,
   flowSeconds: 12,
   flowLevels: [1, 8, 32],
-  pollIntervalMs: 20,
-  maxPollRate: 200,
   floorCount: 500,
   lagWaitMs: 60_000,
   readSeed: 20,
+  growthTickets: 10_000,
+  growthPurchases: 300,
+  growthBuyers: 8,
 };
+
+/** Sellers the flows list their tickets with, in turn: at 60 creations per user per minute, 16 flows/s. */
+export const FLOW_SELLERS = 16;
 
 function positive(
   env: NodeJS.ProcessEnv,
@@ -75,31 +82,38 @@ export function benchSettings(env: NodeJS.ProcessEnv = process.env): BenchSettin
       );
     }
   }
-  return {
+  const settings: BenchSettings = {
     httpSeconds: positive(env, 'BENCH_HTTP_SECONDS', defaultSettings.httpSeconds, false),
     warmupSeconds: positive(env, 'BENCH_WARMUP_SECONDS', defaultSettings.warmupSeconds, false, true),
     connections: positive(env, 'BENCH_CONNECTIONS', defaultSettings.connections, true),
     maxWrites: positive(env, 'BENCH_MAX_WRITES', defaultSettings.maxWrites, true),
     flowSeconds: positive(env, 'BENCH_FLOW_SECONDS', defaultSettings.flowSeconds, false),
     flowLevels,
-    pollIntervalMs: positive(env, 'BENCH_POLL_MS', defaultSettings.pollIntervalMs, false),
-    maxPollRate: positive(env, 'BENCH_MAX_POLL_RATE', defaultSettings.maxPollRate, false),
     floorCount: positive(env, 'BENCH_FLOOR_COUNT', defaultSettings.floorCount, true),
     lagWaitMs: positive(env, 'BENCH_LAG_WAIT_MS', defaultSettings.lagWaitMs, false),
     readSeed: positive(env, 'BENCH_READ_SEED', defaultSettings.readSeed, true, true),
+    growthTickets: positive(env, 'BENCH_GROWTH_TICKETS', defaultSettings.growthTickets, true, true),
+    growthPurchases: positive(env, 'BENCH_GROWTH_PURCHASES', defaultSettings.growthPurchases, true, true),
+    growthBuyers: positive(env, 'BENCH_GROWTH_BUYERS', defaultSettings.growthBuyers, true),
   };
+  if (settings.growthTickets > 0 && settings.growthPurchases > settings.growthTickets) {
+    throw new BenchConfigError(
+      'BENCH_GROWTH_PURCHASES',
+      `buys seeded tickets: at most BENCH_GROWTH_TICKETS (${settings.growthTickets}), got ${settings.growthPurchases}`,
+    );
+  }
+  return settings;
 }
 
-/** Users the run signs up: one writer (HTTP writes), one seller (flows) and one per buyer of the largest level. */
-export function signupsNeeded(settings: BenchSettings): number {
-  return 2 + Math.max(...settings.flowLevels);
+/** Concurrent buyers the run needs: the largest flow level, or the growth level's if larger. */
+export function buyersNeeded(settings: BenchSettings): number {
+  return Math.max(...settings.flowLevels, settings.growthTickets > 0 ? settings.growthBuyers : 0);
 }
 
 /**
- * The polling pause of a flow level: BENCH_POLL_MS, lengthened so that `concurrency` buyers together poll at
- * most BENCH_MAX_POLL_RATE times a second (polls that only find a replica behind would otherwise load the
- * very services they wait for).
+ * Users the run signs up: one writer (HTTP writes), {@link FLOW_SELLERS} sellers and the buyers of the flows,
+ * and the sellers that seed the growth level.
  */
-export function pollIntervalFor(settings: BenchSettings, concurrency: number): number {
-  return Math.max(settings.pollIntervalMs, Math.ceil((concurrency * 1000) / settings.maxPollRate));
+export function signupsNeeded(settings: BenchSettings): number {
+  return 1 + FLOW_SELLERS + buyersNeeded(settings) + sellersForSeeding(settings.growthTickets);
 }

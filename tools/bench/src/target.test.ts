@@ -1,9 +1,7 @@
-import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type HttpServerHandle, listenHttp } from '@ticketing/testing';
 import { StackStateError } from './errors';
 import { httpTarget } from './run';
 import {
@@ -31,6 +29,12 @@ const state = (gatewayUrl: string) => ({
   },
   services: { tickets: { pid: 2, port: 3, url: 'http://127.0.0.1:3', restarts: 0 } },
   pid: 1,
+  processes: [
+    { role: 'nats', pid: 5, port: 4222, url: 'nats://127.0.0.1:4222' },
+    { role: 'postgres', pid: 6, port: 5432 },
+    { role: 'tickets', pid: 2, port: 3, url: 'http://127.0.0.1:3' },
+    { role: 'gateway', pid: 1, port: 1, url: gatewayUrl },
+  ],
 });
 
 describe('stack.json', () => {
@@ -48,7 +52,18 @@ describe('stack.json', () => {
         expiration: 'x-expiration',
       },
       serviceUrls: { tickets: 'http://127.0.0.1:3' },
+      processes: [
+        { role: 'nats', pid: 5, port: 4222, url: 'nats://127.0.0.1:4222' },
+        { role: 'postgres', pid: 6, port: 5432 },
+        { role: 'tickets', pid: 2, port: 3, url: 'http://127.0.0.1:3' },
+        { role: 'gateway', pid: 1, port: 1, url: 'http://127.0.0.1:8080' },
+      ],
     });
+  });
+
+  it('reads the stack.json of an older stack, without processes, as none', () => {
+    const { processes: _, ...older } = state('http://127.0.0.1:8080');
+    expect(parseStackState(JSON.stringify(older)).processes).toEqual([]);
   });
 
   it('says what is wrong with a bad one', () => {
@@ -60,6 +75,14 @@ describe('stack.json', () => {
     const noOrders = state('http://x') as { mongo: { databases: Record<string, string> } };
     delete noOrders.mongo.databases.orders;
     expect(() => parseStackState(JSON.stringify(noOrders))).toThrow('mongo.databases.orders is missing');
+    const noPid = state('http://x') as { processes: unknown[] };
+    noPid.processes[1] = { role: 'postgres', port: 5432 };
+    expect(() => parseStackState(JSON.stringify(noPid))).toThrow(
+      'processes[1] needs a role, a pid and a port',
+    );
+    expect(() => parseStackState(JSON.stringify({ ...state('http://x'), processes: {} }))).toThrow(
+      'processes is not a list',
+    );
   });
 
   it('is in TICKETING_DATA_DIR or <repo>/.data', () => {
@@ -69,25 +92,22 @@ describe('stack.json', () => {
 });
 
 describe('finding a running stack', () => {
-  let server: Server;
+  let server: HttpServerHandle;
   let url: string;
   let healthStatus = 200;
   let dir: string;
 
   beforeAll(async () => {
-    server = createServer((req, res) => {
+    server = await listenHttp((req, res) => {
       res.writeHead(req.url === '/api/health' ? healthStatus : 404, { 'content-type': 'application/json' });
       res.end('{}');
     });
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    url = server.url;
     dir = mkdtempSync(join(tmpdir(), 'bench-target-'));
   });
 
   afterAll(async () => {
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
+    await server.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -120,23 +140,20 @@ describe('finding a running stack', () => {
 });
 
 describe('choosing where the HTTP tests go', () => {
-  let server: Server;
+  let server: HttpServerHandle;
   let url: string;
   let close = false;
 
   beforeAll(async () => {
-    server = createServer((_req, res) => {
+    server = await listenHttp((_req, res) => {
       res.writeHead(200, { 'content-type': 'application/json', ...(close ? { connection: 'close' } : {}) });
       res.end('[]');
     });
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    url = server.url;
   });
 
   afterAll(async () => {
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
+    await server.close();
   });
 
   const target = (serviceUrls: Record<string, string>) => ({

@@ -2,10 +2,11 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { Agent, get } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import type { StackProcess } from '@ticketing/stack/stack';
 import { mongoUrlWithDatabase } from '@ticketing/testing';
 import { MongoClient } from 'mongodb';
 import { StackStartError, StackStateError } from './errors';
@@ -32,6 +33,8 @@ export interface StackState {
   databases: Record<string, string>;
   /** Each service's own base URL (behind the gateway), when stack.json lists it. */
   serviceUrls: Record<string, string>;
+  /** Every process the stack runs (`processes`; empty in the stack.json of an older stack). */
+  processes: StackProcess[];
 }
 
 function field(value: unknown, path: string[]): unknown {
@@ -39,6 +42,18 @@ function field(value: unknown, path: string[]): unknown {
     (at, key) => (typeof at === 'object' && at !== null ? (at as Record<string, unknown>)[key] : undefined),
     value,
   );
+}
+
+/** The `processes` of stack.json; {@link StackStateError} on an entry without a role, a pid or a port. */
+function parseProcesses(value: unknown, file: string): StackProcess[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) throw new StackStateError(file, 'processes is not a list');
+  return value.map((entry: unknown, i) => {
+    const { role, pid, port, url } = (entry ?? {}) as Record<string, unknown>;
+    if (typeof role !== 'string' || role === '' || !Number.isInteger(pid) || !Number.isInteger(port))
+      throw new StackStateError(file, `processes[${i}] needs a role, a pid and a port`);
+    return { role, pid: pid as number, port: port as number, ...(typeof url === 'string' ? { url } : {}) };
+  });
 }
 
 /** Reads the parts of stack.json the bench uses; {@link StackStateError} when unreadable or incomplete. */
@@ -77,6 +92,7 @@ export function parseStackState(text: string, file = 'stack.json'): StackState {
         },
       ),
     ),
+    processes: parseProcesses(field(json, ['processes']), file),
   };
 }
 
@@ -191,6 +207,8 @@ async function dropDatabases(state: StackState): Promise<void> {
 export async function startOwnStack(options: OwnStackOptions): Promise<BenchTarget & { logFile: string }> {
   if (!existsSync(stackHostScript)) throw new StackStartError(`${stackHostScript} is missing: build first`);
   const dataDir = await mkdtemp(join(tmpdir(), 'ticketing-bench-'));
+  // mkdtemp makes it 0700: a root bench runs PostgreSQL as `postgres`, which must reach its cluster inside.
+  await chmod(dataDir, 0o711);
   const logFile = join(dataDir, 'stack.log');
   const prefix = `bench${randomBytes(3).toString('hex')}`;
   // The host's own output (e.g. mongodb-memory-server failing offline before FerretDB is used) goes to the log.

@@ -1,6 +1,6 @@
 import { eventCatalog, type StreamName, type Subject, subjects } from '@ticketing/common';
 
-// The agreed contract between the services and their deployment (DESIGN.md): what each service listens to,
+// The agreed contract between the services and their deployment: what each service listens to,
 // which stream it owns, where its public routes live. Subjects and streams themselves come from the event
 // catalog in @ticketing/common, so a new event shows up here without an edit.
 
@@ -9,7 +9,7 @@ export const serviceNames = ['auth', 'tickets', 'orders', 'payments', 'expiratio
 /** One service name. */
 export type ServiceName = (typeof serviceNames)[number];
 
-/** The subjects each service listens to (DESIGN.md, events table: "consumed by"). */
+/** The subjects each service listens to (the event catalog: "consumed by"). */
 export const listenedSubjects: Record<ServiceName, readonly Subject[]> = {
   auth: [],
   tickets: ['order.created', 'order.cancelled', 'order.completed'],

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type NatsServerHandle, startNats, startStripeSandbox } from '@ticketing/testing';
 import { PrefixedLog } from './log';
@@ -7,15 +7,49 @@ import { findPostgresBinDir, startFerretDbOnPostgres } from './postgres';
 import { SupervisedProcess } from './supervisor';
 import { stackToolResolver, type ToolResolver } from './tools';
 
+/**
+ * A process of the stack as `stack.json` lists it under `processes`: tools such as the bench read
+ * the CPU each one spends from /proc/<pid>/stat.
+ */
+export interface StackProcess {
+  /** `nats`, a service's name, `client`, `gateway`, `ferretdb`, `postgres` (the postmaster), `mongod`, `stripe-mock`. */
+  role: string;
+  /** Its process id (as of the last time stack.json was written: a restarted process gets a new one). */
+  pid: number;
+  /** The port it listens on (127.0.0.1). */
+  port: number;
+  /** Its base URL, for those spoken to by URL. */
+  url?: string;
+}
+
 /** A piece of infrastructure the stack uses: where it is and how to stop what the stack started. */
 export interface Infra {
   /** Connection URL. */
   url: string;
   /** How it came to be, for the banner. */
   description: string;
+  /** The processes the stack runs for it; none for what it was only given the address of. */
+  processes(): StackProcess[];
   /** Stops it if the stack started it. */
   stop(): Promise<void>;
 }
+
+/** The port of a `scheme://host:port/…` URL. */
+function portOf(url: string): number {
+  return Number(new URL(url).port);
+}
+
+/** Reads a pid file; undefined while it is absent (not started yet, or removed at exit). */
+function pidFrom(file: string): number | undefined {
+  try {
+    const pid = Number(readFileSync(file, 'utf8').trim());
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const none = (): StackProcess[] => [];
 
 /**
  * NATS: `NATS_URL` when set, else an embedded nats-server with JetStream, data in `<data>/nats` (the binary found,
@@ -26,16 +60,33 @@ export async function startStackNats(
   tools: ToolResolver = stackToolResolver(),
 ): Promise<Infra & { handle?: NatsServerHandle }> {
   if (process.env.NATS_URL) {
-    return { url: process.env.NATS_URL, description: 'NATS_URL', stop: async () => undefined };
+    return {
+      url: process.env.NATS_URL,
+      description: 'NATS_URL',
+      processes: none,
+      stop: async () => undefined,
+    };
   }
   // startNats finds the same binary again (PATH, the tools cache) once it is there.
   await tools.resolve('nats-server');
   const port = await freePort(Number(process.env.NATS_PORT ?? 4222));
-  const handle = await startNats({ own: true, port, storeDir: join(data, 'nats'), detached: true });
+  // The handle does not expose the server's pid; nats-server writes it (again after a restart) to this file.
+  const pidFile = join(data, 'nats-server.pid');
+  const handle = await startNats({
+    own: true,
+    port,
+    storeDir: join(data, 'nats'),
+    detached: true,
+    args: ['--pid', pidFile],
+  });
   return {
     url: handle.url,
     handle,
     description: `embedded nats-server with JetStream, data in ${join(data, 'nats')}`,
+    processes: () => {
+      const pid = pidFrom(pidFile);
+      return pid ? [{ role: 'nats', pid, port: handle.port, url: handle.url }] : [];
+    },
     stop: () => handle.close(),
   };
 }
@@ -51,7 +102,12 @@ export async function startStackMongo(
   tools: ToolResolver = stackToolResolver(),
 ): Promise<Infra> {
   if (process.env.MONGO_URL) {
-    return { url: process.env.MONGO_URL, description: 'MONGO_URL', stop: async () => undefined };
+    return {
+      url: process.env.MONGO_URL,
+      description: 'MONGO_URL',
+      processes: none,
+      stop: async () => undefined,
+    };
   }
   let memoryServerError: unknown;
   try {
@@ -61,9 +117,14 @@ export async function startStackMongo(
     const dbPath = join(data, 'mongo');
     mkdirSync(dbPath, { recursive: true });
     const server = await MongoMemoryServer.create({ instance: { dbPath, storageEngine: 'wiredTiger' } });
+    const url = server.getUri();
     return {
-      url: server.getUri(),
+      url,
       description: `mongodb-memory-server, data in ${dbPath}`,
+      processes: () => {
+        const pid = server.instanceInfo?.instance.mongodProcess?.pid;
+        return pid ? [{ role: 'mongod', pid, port: portOf(url) }] : [];
+      },
       stop: async () => {
         await server.stop({ doCleanup: false });
       },
@@ -115,9 +176,11 @@ export async function startStackMongo(
   });
   process_.start();
   await waitForPort(listenPort, 20_000);
+  const url = `mongodb://127.0.0.1:${listenPort}/`;
   return {
-    url: `mongodb://127.0.0.1:${listenPort}/`,
+    url,
     description: `embedded FerretDB on SQLite (slow), data in ${dir}`,
+    processes: () => (process_.pid ? [{ role: 'ferretdb', pid: process_.pid, port: listenPort, url }] : []),
     stop: () => process_.stop(),
   };
 }
@@ -142,6 +205,7 @@ async function sandboxPayments(dir: string): Promise<PaymentsBackend> {
     description: `Stripe sandbox at ${sandbox.url} (no money moves: tok_visa charged, tok_chargeDeclined declined)`,
     kind: DECLINING_BACKEND,
     env: { STRIPE_SECRET_KEY: sandbox.secretKey, STRIPE_API_URL: sandbox.url },
+    processes: none,
     stop: () => sandbox.close(),
   };
 }
@@ -164,6 +228,7 @@ export async function startPaymentsBackend(
       url: process.env.STRIPE_API_URL,
       description: `Stripe API at STRIPE_API_URL`,
       env: { STRIPE_SECRET_KEY: key, STRIPE_API_URL: process.env.STRIPE_API_URL },
+      processes: none,
       stop: async () => undefined,
     };
   }
@@ -172,6 +237,7 @@ export async function startPaymentsBackend(
       url: process.env.STRIPE_MOCK_URL,
       description: 'stripe-mock at STRIPE_MOCK_URL',
       env: { STRIPE_SECRET_KEY: key, STRIPE_API_URL: process.env.STRIPE_MOCK_URL },
+      processes: none,
       stop: async () => undefined,
     };
   }
@@ -194,6 +260,7 @@ export async function startPaymentsBackend(
       url,
       description: `embedded stripe-mock at ${url}`,
       env: { STRIPE_SECRET_KEY: key, STRIPE_API_URL: url },
+      processes: () => (mock.pid ? [{ role: 'stripe-mock', pid: mock.pid, port, url }] : []),
       stop: () => mock.stop(),
     };
   }

@@ -149,9 +149,15 @@ export async function startFerretDbOnPostgres(
     });
     ferret.start();
     await waitForPort(port, 20_000);
+    const url = `mongodb://127.0.0.1:${port}/`;
     return {
-      url: `mongodb://127.0.0.1:${port}/`,
+      url,
       description: `FerretDB on PostgreSQL (${binDir}), data in ${options.dir}`,
+      // `postgres` is the postmaster: its backends (one per FerretDB connection) are its children.
+      processes: () => [
+        ...(ferret?.pid ? [{ role: 'ferretdb', pid: ferret.pid, port, url }] : []),
+        ...(postgres.pid ? [{ role: 'postgres', pid: postgres.pid, port: pgPort }] : []),
+      ],
       stop,
     };
   } catch (error) {

@@ -8,6 +8,7 @@ import {
   DECLINING_BACKEND,
   type Infra,
   type PaymentsBackend,
+  type StackProcess,
   startPaymentsBackend,
   startStackMongo,
   startStackNats,
@@ -16,6 +17,8 @@ import { PrefixedLog } from './log';
 import { dataDir as defaultDataDir, repoRoot } from './paths';
 import { freePort } from './ports';
 import { SupervisedProcess } from './supervisor';
+
+export type { StackProcess } from './infra';
 
 /** The five services, in start order (auth first: nothing depends on it; expiration last). */
 export const serviceNames = ['auth', 'tickets', 'orders', 'payments', 'expiration'] as const;
@@ -149,6 +152,15 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       throw new Error(`port ${gatewayPort} is in use (set PORT)`);
     const url = `http://127.0.0.1:${gatewayListenPort}`;
 
+    // Every process of the stack, for tools that measure what each one costs (the bench reads their CPU).
+    const processes = (): StackProcess[] => [
+      ...[nats, mongo, payments].flatMap((infra) => infra.processes()),
+      ...Object.entries({ ...services, ...(client ? { [clientName]: client } : {}) }).flatMap(([role, s]) =>
+        s.process.pid ? [{ role, pid: s.process.pid, port: s.port, url: s.url }] : [],
+      ),
+      // The gateway runs in this process, beside the supervisor and the merged log.
+      { role: 'gateway', pid: process.pid, port: gatewayListenPort, url },
+    ];
     const writeState = () => {
       const state = {
         gateway: { url, port: gatewayListenPort },
@@ -163,6 +175,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         ),
         client: client && { pid: client.process.pid, port: client.port, url: client.url },
         pid: process.pid,
+        processes: processes(),
       };
       writeFileSync(stateFile, `${JSON.stringify(state, null, 2)}\n`);
     };
