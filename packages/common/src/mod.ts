@@ -55,7 +55,7 @@ export type {
   Decider,
   Decision,
   EventInput,
-  Head,
+  Versioned,
   StoreOptions,
   StoreWiring,
 } from './store/aggregate-store';

@@ -60,9 +60,9 @@ describe('decide', () => {
       state: first,
       events: [{ subject: 'ticket.created', data: { id, ...first } }],
     }));
-    expect(created).toEqual({ changed: true, head: { _id: id, version: 0, ...first } });
+    expect(created).toEqual({ changed: true, latest: { _id: id, version: 0, ...first } });
     const renamed = await store.decide(id, (current) => ({ state: { ...current!, title: 'Better show' } }));
-    expect(renamed.head).toMatchObject({ title: 'Better show', price: 10, version: 1 });
+    expect(renamed.latest).toMatchObject({ title: 'Better show', price: 10, version: 1 });
     expect(await store.get(id)).toEqual({ _id: id, version: 1, ...first, title: 'Better show' });
     const changes = await store.history(id);
     expect(changes.map((c) => [c._id, c.version, c.writer, c.events.length])).toEqual([
@@ -78,7 +78,7 @@ describe('decide', () => {
   it('changes nothing when the decision is undefined', async () => {
     const id = objectId();
     await store.create(id, ticket());
-    expect(await store.decide(id, () => undefined)).toMatchObject({ changed: false, head: { version: 0 } });
+    expect(await store.decide(id, () => undefined)).toMatchObject({ changed: false, latest: { version: 0 } });
     expect(await store.history(id)).toHaveLength(1);
   });
 
@@ -112,7 +112,7 @@ describe('decide', () => {
     );
     const winners = outcomes.filter((outcome) => outcome.changed);
     expect(winners).toHaveLength(1);
-    expect(await store.get(id)).toMatchObject({ title: winners[0]!.head!.title, version: 1 });
+    expect(await store.get(id)).toMatchObject({ title: winners[0]!.latest!.title, version: 1 });
     expect(await store.history(id)).toHaveLength(2);
   });
 
@@ -225,7 +225,7 @@ describe('a writer that died between its change and its head', () => {
     await store.create(id, ticket('v0'));
     await crashAfterChange(store, id, 1, 1000);
     const next = await store.decide(id, (current) => ({ state: { ...current!, price: 99 } }));
-    expect(next.head).toMatchObject({ title: 'v1 committed', price: 99, version: 2 });
+    expect(next.latest).toMatchObject({ title: 'v1 committed', price: 99, version: 2 });
   });
 
   it('is rolled forward before a replica holds back the next version', async () => {

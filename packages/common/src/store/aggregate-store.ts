@@ -12,7 +12,7 @@ import { AggregateExistsError, ContentionError } from './errors';
 import type { ChangeNotices } from './notices';
 
 /** An aggregate as read: its state, its id and its version (0 when created, +1 with every change). */
-export type Head<S> = S & { _id: string; version: number };
+export type Versioned<S> = S & { _id: string; version: number };
 
 /** An event a decision causes; the store stamps it with the version the decision creates. */
 export type EventInput = {
@@ -29,12 +29,12 @@ export interface Decision<S> {
 
 /** Decides the next version from the current one (null: the aggregate does not exist); nothing to change: undefined. */
 export type Decider<S> = (
-  current: Head<S> | null,
+  current: Versioned<S> | null,
 ) => Decision<S> | undefined | Promise<Decision<S> | undefined>;
 
 /** What {@link AggregateStore.decide} did: the aggregate as it is now, and whether this call changed it. */
 export interface Decided<S> {
-  head: Head<S> | null;
+  latest: Versioned<S> | null;
   changed: boolean;
 }
 
@@ -132,7 +132,7 @@ export class AggregateStore<S extends object> {
   private readonly maxAttempts: number;
   private readonly waitMs: number;
   // Typed without S, so that a store of any state is an AggregateStore<object> to the relay and the runner.
-  private readonly changeListeners: Array<(head: Head<object>) => void> = [];
+  private readonly changeListeners: Array<(head: Versioned<object>) => void> = [];
   /**
    * The heads this process wrote or read for a decision lately. A decision may start from one: a head is only
    * ever cached once it is in the database, so it can be behind another writer's, never ahead; deciding on it
@@ -161,7 +161,7 @@ export class AggregateStore<S extends object> {
   }
 
   /** The aggregate `id` as its head shows it, or null. */
-  async get(id: string): Promise<Head<S> | null> {
+  async get(id: string): Promise<Versioned<S> | null> {
     const stored = await this.heads.findOne({ _id: id });
     return stored && this.visible(stored);
   }
@@ -171,7 +171,7 @@ export class AggregateStore<S extends object> {
    * may be behind another replica's latest write, never ahead of it. For deciding (pass it on as `current`),
    * not for answering what the aggregate is now.
    */
-  async peek(id: string): Promise<Head<S> | null> {
+  async peek(id: string): Promise<Versioned<S> | null> {
     const stored = await this.read(id, true);
     return stored && this.visible(stored);
   }
@@ -182,7 +182,7 @@ export class AggregateStore<S extends object> {
   }
 
   /** Heads matching `filter` (queries by other fields than `_id` need an index, see {@link StoreOptions}). */
-  async find(filter: mongo.Filter<StoredHead>, options: mongo.FindOptions = {}): Promise<Array<Head<S>>> {
+  async find(filter: mongo.Filter<StoredHead>, options: mongo.FindOptions = {}): Promise<Array<Versioned<S>>> {
     const found = await this.heads.find(filter, options).toArray();
     return found.map((stored) => this.visible(stored));
   }
@@ -201,7 +201,7 @@ export class AggregateStore<S extends object> {
   async decide(
     id: string,
     decide: Decider<S>,
-    options: { current?: Head<S> | null } = {},
+    options: { current?: Versioned<S> | null } = {},
   ): Promise<Decided<S>> {
     for (let attempt = 1; ; attempt++) {
       // A head the caller read just before spares the first read; a stale one only costs a lost version.
@@ -211,17 +211,17 @@ export class AggregateStore<S extends object> {
           : await this.read(id, attempt === 1);
       const current = stored && this.visible(stored);
       const decision = await decide(current);
-      if (!decision) return { head: current, changed: false };
+      if (!decision) return { latest: current, changed: false };
       const version = (stored?.version ?? -1) + 1;
       const state = { ...stateOf(decision.state as Record<string, unknown>), ...applied(stored?._applied) };
       const head = await this.commit(id, version, state, decision.events ?? []);
-      if (head) return { head, changed: true };
+      if (head) return { latest: head, changed: true };
       await this.afterLostVersion(id, version, attempt);
     }
   }
 
   /** Creates the aggregate at version 0 with its events; {@link AggregateExistsError} if `id` is taken. */
-  async create(id: string, state: S, events: EventInput[] = []): Promise<Head<S>> {
+  async create(id: string, state: S, events: EventInput[] = []): Promise<Versioned<S>> {
     // A fresh id needs no read: the claim of version 0 is the check.
     const head = await this.commit(id, 0, stateOf(state as Record<string, unknown>), events);
     if (!head) throw new AggregateExistsError(id);
@@ -280,13 +280,13 @@ export class AggregateStore<S extends object> {
    */
   async waitFor(
     id: string,
-    until: (head: Head<S> | null) => boolean = (head) => head !== null,
-    options: { timeoutMs?: number; current?: Head<S> | null } = {},
-  ): Promise<Head<S> | null> {
+    until: (head: Versioned<S> | null) => boolean = (head) => head !== null,
+    options: { timeoutMs?: number; current?: Versioned<S> | null } = {},
+  ): Promise<Versioned<S> | null> {
     const deadline = Date.now() + (options.timeoutMs ?? this.waitMs);
-    let head: Head<S> | null = options.current ?? null;
+    let head: Versioned<S> | null = options.current ?? null;
     // Heads only move forward: of two sights of the aggregate (a read, a notice), the newer one counts.
-    const consider = (seen: Head<S> | null) => {
+    const consider = (seen: Versioned<S> | null) => {
       if (seen && (!head || seen.version > head.version)) head = seen;
     };
     let stale = options.current === undefined;
@@ -294,7 +294,7 @@ export class AggregateStore<S extends object> {
     let wake = () => {};
     const stopWatching = this.wiring.notices?.watch(this.name, id, (written) => {
       // A change written here comes with its head; another replica's says only that there is one to read.
-      if (written) consider(written as Head<S>);
+      if (written) consider(written as Versioned<S>);
       else stale = true;
       notified = true;
       wake();
@@ -336,8 +336,8 @@ export class AggregateStore<S extends object> {
    * Calls `listener` with the new head after every change this process writes (read models of the service's own
    * aggregates keep up with its writes at once; other replicas' writes reach them through the stream).
    */
-  onChange(listener: (head: Head<S>) => void): void {
-    this.changeListeners.push(listener as (head: Head<object>) => void);
+  onChange(listener: (head: Versioned<S>) => void): void {
+    this.changeListeners.push(listener as (head: Versioned<object>) => void);
   }
 
   /** Writes the head of `change` if it is behind, for a writer that did not (the relay and lost claims call it). */
@@ -353,7 +353,7 @@ export class AggregateStore<S extends object> {
     version: number,
     state: Record<string, unknown>,
     inputs: EventInput[],
-  ): Promise<Head<S> | null> {
+  ): Promise<Versioned<S> | null> {
     // Built (and validated) before the insert: an event that fails its schema fails the write, not the relay.
     const events = inputs.map((input) => this.outboxEvent(input, version));
     const claim = events.length > 0 ? this.wiring.outbox?.claim() : undefined;
@@ -461,10 +461,10 @@ export class AggregateStore<S extends object> {
    * The head as callers see it: the versions of other aggregates it records stay on it, but out of sight (not
    * enumerable), so a decision built by spreading it neither shows nor copies them.
    */
-  private visible(stored: StoredHead | Record<string, unknown>): Head<S> {
+  private visible(stored: StoredHead | Record<string, unknown>): Versioned<S> {
     const { _applied, ...head } = stored as StoredHead;
     if (_applied) Object.defineProperty(head, '_applied', { value: _applied, enumerable: false });
-    return head as unknown as Head<S>;
+    return head as unknown as Versioned<S>;
   }
 }
 

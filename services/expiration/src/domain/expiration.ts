@@ -1,4 +1,4 @@
-import type { AggregateStore, Decision, Head } from '@ticketing/common';
+import type { AggregateStore, Decision, Versioned } from '@ticketing/common';
 
 /** `scheduled` until its time comes; `fired` once `expiration.complete` was written (version 1). */
 export type ExpirationStatus = 'scheduled' | 'fired';
@@ -14,7 +14,7 @@ export interface ExpirationState {
   firedAt?: Date;
 }
 
-export type Expiration = Head<ExpirationState>;
+export type Expiration = Versioned<ExpirationState>;
 
 export type ExpirationStore = AggregateStore<ExpirationState>;
 

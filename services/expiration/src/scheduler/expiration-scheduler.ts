@@ -53,7 +53,7 @@ export class ExpirationScheduler implements Worker {
         help: 'Expirations this instance fired (wrote expiration.complete for)',
         registers,
       });
-      // Normal with several replicas; a steady rise with one replica means heads are not being written.
+      // Normal with several replicas racing for the same due job; with one replica it should stay near 0.
       this.claimsLostCounter = new Counter({
         name: EXPIRATION_METRICS.claimsLost,
         help: 'Due expirations another writer fired first',

@@ -1,4 +1,4 @@
-import type { AggregateStore, Decision, EventInput, Head } from '@ticketing/common';
+import type { AggregateStore, Decision, EventInput, Versioned } from '@ticketing/common';
 
 /** Order status: `created` → `complete` | `cancelled`. */
 export type OrderStatus = 'created' | 'cancelled' | 'complete';
@@ -34,7 +34,7 @@ export interface OrderState {
   abandoned?: true;
 }
 
-export type Order = Head<OrderState>;
+export type Order = Versioned<OrderState>;
 
 /** The orders: this service's own aggregate, published on the ORDERS stream. */
 export type OrderStore = AggregateStore<OrderState>;

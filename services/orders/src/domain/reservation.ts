@@ -1,4 +1,4 @@
-import type { AggregateStore, Head } from '@ticketing/common';
+import type { AggregateStore, Versioned } from '@ticketing/common';
 
 /**
  * Who holds a ticket: an aggregate of its own, keyed by the ticket's id, each version a claim or a release. Of
@@ -14,7 +14,7 @@ export interface ReservationState {
   cooldowns: Record<string, number>;
 }
 
-export type Reservation = Head<ReservationState>;
+export type Reservation = Versioned<ReservationState>;
 
 export type ReservationStore = AggregateStore<ReservationState>;
 

@@ -1,4 +1,4 @@
-import type { AggregateStore, Head } from '@ticketing/common';
+import type { AggregateStore, Versioned } from '@ticketing/common';
 
 /**
  * The orders service's copy of a ticket, fed by the tickets service's events in version order. `orderId` is the
@@ -16,4 +16,4 @@ export interface TicketCopy {
 
 export type TicketCopyStore = AggregateStore<TicketCopy>;
 
-export type TicketCopyHead = Head<TicketCopy>;
+export type VersionedTicketCopy = Versioned<TicketCopy>;

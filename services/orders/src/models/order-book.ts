@@ -25,7 +25,7 @@ import {
   type ReservationStore,
   releasedBy,
 } from '../domain/reservation';
-import type { TicketCopyHead, TicketCopyStore } from '../domain/ticket';
+import type { VersionedTicketCopy, TicketCopyStore } from '../domain/ticket';
 
 export interface OrdersStores {
   orders: OrderStore;
@@ -139,13 +139,13 @@ export class OrderBook {
    * came between the two writes; the release comes last so the ticket is never free while the order is live).
    */
   async settle(orderId: string, outcome: Outcome): Promise<Order | null> {
-    const { head } = await this.stores.orders.decide(orderId, (order) =>
+    const { latest } = await this.stores.orders.decide(orderId, (order) =>
       order ? settle(order, outcome) : undefined,
     );
-    if (head?.status === 'cancelled' && !head.abandoned) {
-      await this.releaseTicket(head.ticket.id, orderId, head.userId);
+    if (latest?.status === 'cancelled' && !latest.abandoned) {
+      await this.releaseTicket(latest.ticket.id, orderId, latest.userId);
     }
-    return head;
+    return latest;
   }
 
   /**
@@ -161,7 +161,7 @@ export class OrderBook {
       if (order.status !== 'created') return undefined;
       // The reservation is usually confirmed already; when the payment overtook it, wait for it here (woken by
       // the replica's change) rather than hand the payment back for a redelivery.
-      const confirmed = (copy: TicketCopyHead | null) => copy?.orderId === orderId;
+      const confirmed = (copy: VersionedTicketCopy | null) => copy?.orderId === orderId;
       const known = await tickets.peek(order.ticket.id);
       const ticket = confirmed(known)
         ? known
@@ -194,7 +194,7 @@ export class OrderBook {
     if (!buyer || buyer.orders.length < this.rules.maxLiveOrders) return buyer;
     const { orders } = this.stores;
     const unpaid = new Set((await orders.find({ userId, status: 'created' })).map((order) => order._id));
-    // The query reads heads: a placement moments ago may have no order, or no head yet. Those are looked at.
+    // A placement moments ago may not show in the query yet: those are looked at one by one.
     const placingSince = Date.now() - this.rules.claimGraceMs;
     for (const { id, at } of buyer.orders) {
       if (unpaid.has(id) || at <= placingSince) continue;

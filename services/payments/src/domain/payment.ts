@@ -1,4 +1,4 @@
-import type { AggregateStore, Head } from '@ticketing/common';
+import type { AggregateStore, Versioned } from '@ticketing/common';
 
 /** Order status as the orders service reports it. */
 export type OrderStatus = 'created' | 'cancelled' | 'complete';
@@ -30,7 +30,7 @@ export interface PaymentState {
   refundedAt?: Date;
 }
 
-export type Payment = Head<PaymentState>;
+export type Payment = Versioned<PaymentState>;
 
 /** The payments: this service's own aggregate, published on the PAYMENTS stream. */
 export type PaymentStore = AggregateStore<PaymentState>;

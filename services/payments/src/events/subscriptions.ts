@@ -18,7 +18,7 @@ export function orderSubscriptions(
       })),
     ),
     // The refund check runs on every delivery, not only when the status changed, so a crash between the two
-    // steps is repaired by the redelivery (a payment that lands on a cancelled order is refunded).
+    // steps is made good by the redelivery (a payment that lands on a cancelled order is refunded).
     on('order.cancelled', async (data) => {
       await applyStatus(data, 'cancelled');
       if ((await refundPaymentOfOrder(refunds, data.id)) === 'refunded') {

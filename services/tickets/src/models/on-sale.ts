@@ -31,8 +31,8 @@ export class OnSaleListing implements Worker {
   /** Loads the stored tickets, then follows this replica's writes and every ticket event published after them. */
   async start(): Promise<void> {
     this.tickets.onChange((ticket) => this.apply(ticketView(ticket)));
-    // Read the stream's position before the database: an event at or before it was published after its head was
-    // written, so the heads include it; what comes after is read from the stream (and ignored if older).
+    // Read the stream's position before the database: an event at or before it was published after its change was
+    // visible to reads, so the find includes it; what comes after is read from the stream (and ignored if older).
     const { state } = await this.bus.jsm.streams.info('TICKETS');
     for (const ticket of await this.tickets.find({})) this.apply(ticketView(ticket));
     this.follower = await followStream(this.bus, {

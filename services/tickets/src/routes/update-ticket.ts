@@ -38,7 +38,7 @@ export function updateTicketRoute(api: ApiRouter, tickets: TicketStore): void {
     handler: async (req, res) => {
       const id = ticketIdFrom(req.params.id);
       const { title, price: priceCents, version: expectedVersion } = req.body;
-      const { head } = await tickets.decide(id, (ticket) => {
+      const { latest } = await tickets.decide(id, (ticket) => {
         if (!ticket) throw new NotFoundError('Ticket not found');
         const refusal = editRefusal(ticket, req.currentUser!.id);
         if (refusal === 'not_owner') throw new ForbiddenError('Not your ticket');
@@ -52,7 +52,7 @@ export function updateTicketRoute(api: ApiRouter, tickets: TicketStore): void {
         const state = { ...ticket, title, priceCents };
         return { state, events: [{ subject: 'ticket.updated', data: ticketEventData(id, state) }] };
       });
-      res.status(200).json(ticketView(head!));
+      res.status(200).json(ticketView(latest!));
     },
   });
 }
