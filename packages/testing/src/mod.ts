@@ -51,7 +51,7 @@ export type { SlowClient, SlowClientOptions, SlowClients } from './slow-clients'
 export { signTestUser } from './auth';
 export type { SignedTestUser, SignTestUserOptions, TestUser } from './auth';
 export { objectId } from './ids';
-export { operationSummary, responseSchema } from './openapi';
+export { operationSummary, responseSchema, servedOpenApiPaths } from './openapi';
 export type { OpenApiOperation, OpenApiPaths } from './openapi';
 
 // --- errors ---

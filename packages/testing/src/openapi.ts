@@ -1,3 +1,6 @@
+import type { RequestListener } from 'node:http';
+import { listenHttp } from './http';
+
 /** One operation of an OpenAPI document: the parts the services' document tests read. */
 export interface OpenApiOperation {
   /** The operation's id. */
@@ -34,4 +37,29 @@ export function responseSchema(op: OpenApiOperation, status: string): Record<str
   const schema = op.responses[status]?.content?.['application/json']?.schema;
   if (!schema) throw new Error(`${op.operationId} documents no JSON body for ${status}`);
   return schema;
+}
+
+/**
+ * The `paths` of the OpenAPI document `app` serves at /openapi.json, after checking it is an OpenAPI 3.1 document
+ * titled `title` (e.g. `tickets API`).
+ */
+export async function servedOpenApiPaths(app: RequestListener, title: string): Promise<OpenApiPaths> {
+  const server = await listenHttp(app);
+  try {
+    const response = await fetch(`${server.url}/openapi.json`);
+    if (response.status !== 200) throw new Error(`GET /openapi.json answered ${response.status}`);
+    const document = (await response.json()) as {
+      openapi?: string;
+      info?: { title?: string };
+      paths: OpenApiPaths;
+    };
+    if (document.openapi !== '3.1.0' || document.info?.title !== title) {
+      throw new Error(
+        `not the OpenAPI 3.1.0 document of ${title}: ${JSON.stringify({ ...document, paths: undefined })}`,
+      );
+    }
+    return document.paths;
+  } finally {
+    await server.close();
+  }
 }

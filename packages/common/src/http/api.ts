@@ -58,8 +58,11 @@ export interface RouteSpec<
   params?: P;
   /** Schema of the query string. */
   query?: Q;
-  /** Every answer the operation gives on purpose, by status (400/401/413/500 for errors are added for you). */
-  responses: Record<number, ResponseSpec>;
+  /**
+   * Every answer the operation gives on purpose, by status (400/401/413/500 for errors are added for you). An
+   * error answer may be given by its description alone: its body is the error body.
+   */
+  responses: Record<number, ResponseSpec | string>;
   /** Middleware that runs first, before auth and validation (e.g. a rate limit that must count bad requests too). */
   before?: RequestHandler[];
   /** The handler; throw the HTTP error classes for error answers. */
@@ -103,6 +106,15 @@ function objectShape(schema: z.ZodType | undefined): Record<string, z.ZodType> {
   if (!schema) return {};
   const shape = (schema as unknown as { shape?: Record<string, z.ZodType> }).shape;
   return shape ?? {};
+}
+
+/** The route's answers, the default error answers included. */
+function answersOf(route: AnyRoute): Record<number, ResponseSpec> {
+  const declared = Object.entries(route.responses).map(([status, spec]) => [
+    status,
+    typeof spec === 'string' ? { description: spec, schema: errorBodySchema } : spec,
+  ]);
+  return { ...defaultErrors(route), ...Object.fromEntries(declared) };
 }
 
 function defaultErrors(route: AnyRoute): Record<number, ResponseSpec> {
@@ -168,7 +180,7 @@ export class ApiRouter {
 
   /** Wraps `res.json` so an answer that breaks the document fails loudly instead of reaching a client. */
   private responseCheck(route: AnyRoute): RequestHandler {
-    const responses = { ...defaultErrors(route), ...route.responses };
+    const responses = answersOf(route);
     return (req, res, next) => {
       const send = res.json.bind(res);
       res.json = (body: unknown) => {
@@ -217,7 +229,7 @@ export class ApiRouter {
         })),
       ];
       const responses = Object.fromEntries(
-        Object.entries({ ...defaultErrors(route), ...route.responses }).map(([status, spec]) => [
+        Object.entries(answersOf(route)).map(([status, spec]) => [
           status,
           {
             description: spec.description,

@@ -1,7 +1,7 @@
 import request from 'supertest';
 import { z } from 'zod';
 import { objectIdSchema } from '../events/catalog';
-import { ApiRouter, errorBodySchema, mergeOpenApiDocuments } from './api';
+import { ApiRouter, errorBodySchema, jsonSchema, mergeOpenApiDocuments } from './api';
 import { signUserToken } from './auth';
 import { ConflictError } from './errors';
 import { captureLogger, TEST_JWT_KEY, testApp } from './test-support/app';
@@ -19,7 +19,7 @@ function notesApi(options: { validateResponses: boolean; lie?: boolean }) {
     body: z.object({ title: z.string().trim().min(1).max(20) }),
     responses: {
       201: { description: 'Created', schema: noteSchema },
-      409: { description: 'Taken', schema: errorBodySchema },
+      409: 'Taken',
     },
     handler: (req, res) => {
       if (req.body.title === 'taken') throw new ConflictError('Title taken', 'title');
@@ -72,6 +72,11 @@ describe('the document', () => {
       '415',
       '500',
     ]);
+    // An answer given by its description alone is an error answer: its body is the error body.
+    expect((create.responses as Record<string, unknown>)['409']).toEqual({
+      description: 'Taken',
+      content: { 'application/json': { schema: jsonSchema(errorBodySchema, 'output') } },
+    });
     expect(create.security).toEqual([{ cookieAuth: [] }, { bearerAuth: [] }]);
     const show = document.paths['/api/notes/{id}']!.get!;
     expect(show.parameters).toEqual([

@@ -182,7 +182,10 @@ export class AggregateStore<S extends object> {
   }
 
   /** Heads matching `filter` (queries by other fields than `_id` need an index, see {@link StoreOptions}). */
-  async find(filter: mongo.Filter<StoredHead>, options: mongo.FindOptions = {}): Promise<Array<Versioned<S>>> {
+  async find(
+    filter: mongo.Filter<StoredHead>,
+    options: mongo.FindOptions = {},
+  ): Promise<Array<Versioned<S>>> {
     const found = await this.heads.find(filter, options).toArray();
     return found.map((stored) => this.visible(stored));
   }

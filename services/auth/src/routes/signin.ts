@@ -1,4 +1,4 @@
-import { type ApiRouter, BadRequestError, errorBodySchema, tooManyRequestsAnswer } from '@ticketing/common';
+import { type ApiRouter, BadRequestError, tooManyRequestsAnswer } from '@ticketing/common';
 import type { AuthConfig } from '../config';
 import type { UserModel } from '../models/user';
 import { verifyAgainstDummy, verifyPassword } from '../passwords/passwords';
@@ -34,11 +34,7 @@ export function signinRoute(
         description: 'Signed in: the user and its JWT; the `session` cookie carries the same JWT',
         schema: sessionBodySchema,
       },
-      400: {
-        description:
-          'Invalid input (field named), or `Invalid credentials` for an unknown email and a wrong password alike',
-        schema: errorBodySchema,
-      },
+      400: 'Invalid input (field named), or `Invalid credentials` for an unknown email and a wrong password alike',
       429: tooManyRequestsAnswer(
         'Too many attempts from this client address, or (sign-in) too many failed sign-ins for this email from it',
       ),

@@ -1,4 +1,4 @@
-import { type ApiRouter, ConflictError, errorBodySchema, tooManyRequestsAnswer } from '@ticketing/common';
+import { type ApiRouter, ConflictError, tooManyRequestsAnswer } from '@ticketing/common';
 import type { AuthConfig } from '../config';
 import type { UserModel } from '../models/user';
 import { hashPassword } from '../passwords/passwords';
@@ -35,7 +35,7 @@ export function signupRoute(
         description: 'Signed up: the user and its JWT; the `session` cookie carries the same JWT',
         schema: sessionBodySchema,
       },
-      409: { description: 'The email is taken (`field: "email"`)', schema: errorBodySchema },
+      409: 'The email is taken (`field: "email"`)',
       429: tooManyRequestsAnswer(
         'Too many attempts from this client address, or (sign-in) too many failed sign-ins for this email from it',
       ),

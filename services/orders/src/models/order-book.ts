@@ -25,7 +25,7 @@ import {
   type ReservationStore,
   releasedBy,
 } from '../domain/reservation';
-import type { VersionedTicketCopy, TicketCopyStore } from '../domain/ticket';
+import type { TicketCopyStore, VersionedTicketCopy } from '../domain/ticket';
 
 export interface OrdersStores {
   orders: OrderStore;

@@ -1,7 +1,6 @@
 import {
   type ApiRouter,
   ConflictError,
-  errorBodySchema,
   ForbiddenError,
   linkNextPage,
   NotAuthorizedError,
@@ -21,11 +20,8 @@ import {
   showOrderQuerySchema,
 } from './schemas';
 
-const notFound = {
-  description: 'No such order of anyone (also for an id that is not an ObjectId)',
-  schema: errorBodySchema,
-};
-const notYours = { description: 'The order is someone else’s', schema: errorBodySchema };
+const notFound = 'No such order of anyone (also for an id that is not an ObjectId)';
+const notYours = 'The order is someone else’s';
 
 /** The signed-in user's order `id`: 404 for a malformed or unknown id, 403 for someone else's. */
 async function ownOrder(orders: OrderStore, id: string, user: UserPayload): Promise<Order> {
@@ -47,16 +43,9 @@ export function orderRoutes(api: ApiRouter, orders: OrderStore, book: OrderBook)
     body: newOrderBodySchema,
     responses: {
       201: { description: 'The new order, at version 0, status `created`', schema: orderSchema },
-      403: { description: 'The ticket is the caller’s own', schema: errorBodySchema },
-      404: {
-        description: 'No such ticket (waited for up to REPLICA_WAIT_MS for a ticket just listed)',
-        schema: errorBodySchema,
-      },
-      409: {
-        description:
-          'The ticket is reserved, the caller holds MAX_LIVE_ORDERS_PER_USER unpaid orders, or let this ticket go less than REORDER_COOLDOWN_SECONDS ago',
-        schema: errorBodySchema,
-      },
+      403: 'The ticket is the caller’s own',
+      404: 'No such ticket (waited for up to REPLICA_WAIT_MS for a ticket just listed)',
+      409: 'The ticket is reserved, the caller holds MAX_LIVE_ORDERS_PER_USER unpaid orders, or let this ticket go less than REORDER_COOLDOWN_SECONDS ago',
     },
     handler: async (req, res) => {
       const userId = req.currentUser!.id;
@@ -125,7 +114,7 @@ export function orderRoutes(api: ApiRouter, orders: OrderStore, book: OrderBook)
       204: { description: 'Cancelled (also when it already was)' },
       403: notYours,
       404: notFound,
-      409: { description: 'The order is complete (paid)', schema: errorBodySchema },
+      409: 'The order is complete (paid)',
     },
     handler: async (req, res) => {
       const order = await ownOrder(orders, req.params.id, req.currentUser!);

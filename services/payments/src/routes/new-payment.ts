@@ -2,7 +2,6 @@ import {
   type ApiRouter,
   BadRequestError,
   ConflictError,
-  errorBodySchema,
   ForbiddenError,
   NotFoundError,
   priceInCents,
@@ -121,26 +120,13 @@ export function declareNewPayment(api: ApiRouter, deps: NewPaymentDeps): void {
     body: newPaymentBodySchema,
     responses: {
       201: { description: 'Charged and recorded; `payment.created` follows', schema: paymentCreatedSchema },
-      402: {
-        description:
-          'The card was declined (`field: "token"`); nothing was charged, another card may be tried',
-        schema: errorBodySchema,
-      },
-      403: { description: 'The order belongs to someone else', schema: errorBodySchema },
-      404: {
-        description: 'No such order (waited for up to REPLICA_WAIT_MS for an order just placed)',
-        schema: errorBodySchema,
-      },
-      409: {
-        description: 'The order is cancelled, already paid, or another payment of it is in progress',
-        schema: errorBodySchema,
-      },
-      502: {
-        description:
-          'The payment provider failed or did not answer; the attempt is settled automatically within the grace ' +
-          'period (paid if the provider charged the card), do not pay again meanwhile',
-        schema: errorBodySchema,
-      },
+      402: 'The card was declined (`field: "token"`); nothing was charged, another card may be tried',
+      403: 'The order belongs to someone else',
+      404: 'No such order (waited for up to REPLICA_WAIT_MS for an order just placed)',
+      409: 'The order is cancelled, already paid, or another payment of it is in progress',
+      502:
+        'The payment provider failed or did not answer; the attempt is settled automatically within the grace ' +
+        'period (paid if the provider charged the card), do not pay again meanwhile',
     },
     handler: async (req, res) => {
       const { orderId, token } = req.body;

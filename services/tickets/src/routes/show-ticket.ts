@@ -1,4 +1,4 @@
-import { type ApiRouter, errorBodySchema, NotFoundError } from '@ticketing/common';
+import { type ApiRouter, NotFoundError } from '@ticketing/common';
 import { type TicketStore, ticketView } from '../domain/ticket';
 import { ticketIdFrom, ticketParamsSchema, ticketSchema } from './schemas';
 
@@ -13,10 +13,7 @@ export function showTicketRoute(api: ApiRouter, tickets: TicketStore): void {
     params: ticketParamsSchema,
     responses: {
       200: { description: 'The ticket (with `orderId` while reserved)', schema: ticketSchema },
-      404: {
-        description: 'No such ticket (also for an id that is not an ObjectId)',
-        schema: errorBodySchema,
-      },
+      404: 'No such ticket (also for an id that is not an ObjectId)',
     },
     handler: async (req, res) => {
       const ticket = await tickets.get(ticketIdFrom(req.params.id));

@@ -1,10 +1,4 @@
-import {
-  type ApiRouter,
-  ConflictError,
-  errorBodySchema,
-  ForbiddenError,
-  NotFoundError,
-} from '@ticketing/common';
+import { type ApiRouter, ConflictError, ForbiddenError, NotFoundError } from '@ticketing/common';
 import { editRefusal, type TicketStore, ticketEventData, ticketView } from '../domain/ticket';
 import { ticketIdFrom, ticketParamsSchema, ticketSchema, updateTicketBodySchema } from './schemas';
 
@@ -25,15 +19,9 @@ export function updateTicketRoute(api: ApiRouter, tickets: TicketStore): void {
     body: updateTicketBodySchema,
     responses: {
       200: { description: 'The updated ticket, one version on', schema: ticketSchema },
-      403: { description: 'Not your ticket', schema: errorBodySchema },
-      404: {
-        description: 'No such ticket (also for an id that is not an ObjectId)',
-        schema: errorBodySchema,
-      },
-      409: {
-        description: 'The ticket is reserved, or (`field: "version"`) it is no longer at the version sent',
-        schema: errorBodySchema,
-      },
+      403: 'Not your ticket',
+      404: 'No such ticket (also for an id that is not an ObjectId)',
+      409: 'The ticket is reserved, or (`field: "version"`) it is no longer at the version sent',
     },
     handler: async (req, res) => {
       const id = ticketIdFrom(req.params.id);
