@@ -25,8 +25,6 @@ async function main(): Promise<void> {
 
   await stack.waitReady();
   const seconds = ((Date.now() - startedAt) / 1000).toFixed(1);
-  // Only for looking at the bus by hand: built (once) after everything else is up, and never in the way.
-  const nats = await stackToolResolver().optional('nats', 'the nats CLI is optional');
   const lines = [
     '',
     bold(`  Ticketing is ready (${seconds}s) — the shop: ${stack.url}/`),
@@ -35,9 +33,6 @@ async function main(): Promise<void> {
     `    API          ${stack.url}/api/users · /api/tickets · /api/orders · /api/payments`,
     `    health       ${stack.url}/api/health`,
     `    NATS         ${stack.natsUrl}  (${stack.infra.nats})`,
-    ...(nats
-      ? [`    nats CLI     ${nats} --server ${stack.natsUrl} stream ls  (or: consumer report ORDERS)`]
-      : []),
     `    Mongo        ${stack.infra.mongo}`,
     `    payments     ${stack.infra.payments}`,
     ...Object.entries(stack.services).map(
@@ -51,6 +46,11 @@ async function main(): Promise<void> {
     '',
   ];
   console.log(lines.join('\n'));
+  // Only for looking at the bus by hand: found or built after the banner (a build waits for any other build of
+  // the tools cache), never in the way of the system.
+  const nats = await stackToolResolver().optional('nats', 'the nats CLI is optional');
+  if (nats)
+    console.log(`  nats CLI: ${nats} --server ${stack.natsUrl} stream ls  (or: consumer report ORDERS)\n`);
 }
 
 main().catch((error: unknown) => {
