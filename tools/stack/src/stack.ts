@@ -32,6 +32,8 @@ export type ServiceName = (typeof serviceNames)[number];
 export const clientName = 'client';
 /** What runs in replicas: the five services and the web shop. */
 export type ReplicatedName = ServiceName | typeof clientName;
+/** Everything that runs in replicas, in start order (the services, then the shop). */
+export const replicatedNames: readonly ReplicatedName[] = [...serviceNames, clientName];
 
 /** The test cards the pay form offers for each local payments backend (stripe-mock declines no card). */
 function testCardTokens(payments: PaymentsBackend): string {
@@ -168,7 +170,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     stackLog.line(`payments: ${payments.description}`);
 
     const replicas = Object.fromEntries(
-      [...serviceNames, clientName].map((name) => [name, [] as StackService[]]),
+      replicatedNames.map((name) => [name, [] as StackService[]]),
     ) as Record<ReplicatedName, StackService[]>;
     const databases = {} as Record<ServiceName, string>;
     const stateFile = join(data, 'stack.json');
@@ -242,7 +244,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     };
 
     // Services in start order, then the shop; the replicas of one share its database and durable consumers.
-    for (const name of [...serviceNames, clientName] as const) {
+    for (const name of replicatedNames) {
       const env = baseEnv(name);
       const main = name === clientName ? join('dist', 'server', 'main.js') : join('dist', 'main.js');
       for (let replica = 1; replica <= scale.replicas; replica++) {
@@ -267,7 +269,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const outOfRotation = new Set<StackService>();
     const locate = (name: string) =>
       (replicas[name as ReplicatedName] ?? []).filter((r) => !outOfRotation.has(r)).map((r) => r.url);
-    gateway = createGateway([...serviceNames, clientName], locate);
+    gateway = createGateway([...replicatedNames], locate);
     await new Promise<void>((resolve, reject) => {
       gateway!.once('error', reject);
       gateway!.listen(gatewayListenPort, '127.0.0.1', () => resolve());
