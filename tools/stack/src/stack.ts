@@ -259,9 +259,14 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
           log: new PrefixedLog(logName, options.logTo),
           onStart: writeState,
         });
-        replicas[name].push({ replica, port, url: `http://127.0.0.1:${port}`, process: process_ });
+        const started = { replica, port, url: `http://127.0.0.1:${port}`, process: process_ };
+        replicas[name].push(started);
         supervised.push(process_);
         process_.start();
+        // On a cluster a stream's creation is a round of consensus, and a dozen processes creating the same
+        // streams at once time out and crash at start (then succeed when restarted): the first one creates them.
+        if (supervised.length === 1 && nats.nodes.length > 1)
+          await waitForService(logName, started.url, Date.now() + (options.readyTimeoutMs ?? 90_000));
       }
     }
 

@@ -45,7 +45,14 @@ async function withJetStream<T>(use: (jsm: Awaited<ReturnType<typeof jetstreamMa
 }
 
 it('runs every service twice and every stream on all three nats-servers', async () => {
-  for (const name of replicatedNames) expect(test.stack.replicas[name]).toHaveLength(2);
+  for (const name of replicatedNames) {
+    expect(test.stack.replicas[name]).toHaveLength(2);
+    // Every one started at the first attempt: none crashed setting up its streams and consumers on the cluster.
+    expect(test.stack.replicas[name].map((r) => [name, r.process.restarts])).toEqual([
+      [name, 0],
+      [name, 0],
+    ]);
+  }
   expect(test.stack.natsNodes.map((node) => node.name)).toEqual(['n1', 'n2', 'n3']);
   await withJetStream(async (jsm) => {
     for (const stream of ['TICKETS', 'ORDERS', 'PAYMENTS', 'EXPIRATION']) {
