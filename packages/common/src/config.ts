@@ -188,7 +188,6 @@ export const serviceConfigSchema = z
     LOG_LEVEL: envLogLevel.default('info'),
     // Tests, the e2e stack and the fuzzer turn it on: every answer is checked against the OpenAPI document.
     API_VALIDATE_RESPONSES: envBoolean.default(false),
-    // 1 on a single nats-server; 3 on a production JetStream cluster (infra/k8s/overlays/prod).
     // Read-your-writes: how long a command naming another service's aggregate waits for this replica to learn it.
     REPLICA_WAIT_MS: z.coerce
       .number({ error: 'must be a number of milliseconds' })
@@ -196,6 +195,7 @@ export const serviceConfigSchema = z
       .min(0, 'must be 0 or more')
       .max(60_000, 'must be at most 60000')
       .default(3000),
+    // 1 on a single nats-server; 3 on a JetStream cluster (infra/k8s/overlays/prod, STACK_NATS_NODES=3 npm start).
     NATS_STREAM_REPLICAS: z.coerce
       .number({ error: 'must be 1, 3 or 5' })
       .refine((n) => [1, 3, 5].includes(n), 'must be 1, 3 or 5')

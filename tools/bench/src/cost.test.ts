@@ -127,6 +127,17 @@ describe('snapshots of a real server and process', () => {
     expect(first.cpuMs.tickets).toBeGreaterThanOrEqual(0);
     expect(first.processes.postgres).toBeGreaterThanOrEqual(2);
     expect(first.cpuMs[BENCH_ROLE]).toBeGreaterThan(0);
+    // The replicas of a service (STACK_REPLICAS) add up to its role.
+    const replicated = await takeSnapshot({
+      services: {},
+      processes: [
+        { role: 'orders', replica: 1, pid: process.pid, port: 3 },
+        { role: 'orders', replica: 2, pid: child.pid!, port: 4 },
+      ],
+    });
+    expect(replicated.processes.orders).toBe(2);
+    // At least this process's CPU (read from /proc in clock ticks, so up to a tick or two below).
+    expect(replicated.cpuMs.orders).toBeGreaterThan(first.cpuMs[BENCH_ROLE]! - 25);
     const quiet = await snapshotWhenQuiet(sources, { intervalMs: 10, maxMs: 5000 });
     expect(quiet.services.tickets!.eventsPublished).toBe(5);
     expect(costBetween(first, quiet, 4).mongoCommands.total).toBe(3);

@@ -45,8 +45,10 @@ export async function takeSnapshot(sources: CostSources): Promise<CostSnapshot> 
   const processes: Record<string, number> = {};
   for (const process_ of sources.processes) {
     const reading = processCpu(process_.pid, { tree: TREE_ROLES.has(process_.role), stats });
-    cpuMs[process_.role] = reading.ms;
-    processes[process_.role] = reading.processes;
+    // The replicas of a service (STACK_REPLICAS) count as one role: what the service costs.
+    const was = cpuMs[process_.role];
+    cpuMs[process_.role] = reading.ms === null || was === null ? null : (was ?? 0) + reading.ms;
+    processes[process_.role] = (processes[process_.role] ?? 0) + reading.processes;
   }
   const own = process.cpuUsage();
   cpuMs[BENCH_ROLE] = (own.user + own.system) / 1000;

@@ -42,7 +42,7 @@ beforeAll(async () => {
   service.keepAliveTimeout = 2000;
   service.on('connection', (socket) => socket.once('end', () => closedByGateway++));
   const serviceUrl = await listen(service);
-  gateway = createGateway(['auth'], (name) => (name === 'auth' ? serviceUrl : undefined));
+  gateway = createGateway(['auth'], (name) => (name === 'auth' ? [serviceUrl] : []));
   gatewayUrl = await listen(gateway);
 });
 
@@ -135,7 +135,7 @@ describe('slow clients', () => {
 
   beforeAll(async () => {
     const serviceUrl = `http://127.0.0.1:${(service.address() as AddressInfo).port}`;
-    slowGateway = createGateway(['auth'], (name) => (name === 'auth' ? serviceUrl : undefined), {
+    slowGateway = createGateway(['auth'], (name) => (name === 'auth' ? [serviceUrl] : []), {
       timeouts: { headersTimeoutMs: 1500, requestTimeoutMs: 3000, keepAliveTimeoutMs: 1000 },
     });
     slowGatewayPort = Number(new URL(await listen(slowGateway)).port);
@@ -214,7 +214,7 @@ describe('the web shop and event streams', () => {
       res.end(`<p>shop page ${req.url}</p>`);
     });
     const backendUrl = await listen(backend);
-    shopGateway = createGateway(['tickets', 'client'], () => backendUrl, { proxyTimeoutMs: 500 });
+    shopGateway = createGateway(['tickets', 'client'], () => [backendUrl], { proxyTimeoutMs: 500 });
     url = await listen(shopGateway);
   });
 
@@ -256,5 +256,83 @@ describe('the web shop and event streams', () => {
   it('still gives up on an ordinary answer that takes longer than the proxy timeout', async () => {
     const slow = await fetch(`${url}/api/tickets/slow`);
     expect(slow.status).toBe(502);
+  });
+});
+
+describe('replicas', () => {
+  const answeredBy: string[] = [];
+  const replicas: Server[] = [];
+  let balanced: Server;
+  let balancedUrl: string;
+  let refusedUrl: string;
+  const urls: string[] = [];
+
+  beforeAll(async () => {
+    for (const name of ['one', 'two']) {
+      const replica = createServer((req, res) => {
+        let body = '';
+        req.setEncoding('utf8');
+        req.on('data', (chunk: string) => {
+          body += chunk;
+        });
+        req.once('end', () => {
+          answeredBy.push(name);
+          res.writeHead(200, { 'content-type': 'application/json' });
+          res.end(JSON.stringify({ name, body }));
+        });
+      });
+      replicas.push(replica);
+      urls.push(await listen(replica));
+    }
+    // A port nothing listens on any more: connecting to it is refused, like a replica that is restarting.
+    const gone = createServer();
+    refusedUrl = await listen(gone);
+    await new Promise((resolve) => gone.close(resolve));
+    balanced = createGateway(['orders'], (name) => (name === 'orders' ? [refusedUrl, ...urls] : []));
+    balancedUrl = await listen(balanced);
+  });
+
+  afterAll(async () => {
+    balanced.closeAllConnections();
+    for (const replica of replicas) replica.closeAllConnections();
+    await Promise.all(
+      [balanced, ...replicas].map((server) => new Promise((resolve) => server.close(resolve))),
+    );
+  });
+
+  it('shares requests among the replicas and sends whole bodies past one that refuses connections', async () => {
+    answeredBy.length = 0;
+    for (let i = 0; i < 9; i++) {
+      const response = await fetch(`${balancedUrl}/api/orders`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ ticketId: `t${i}` }),
+      });
+      expect(response.status).toBe(200);
+      expect(((await response.json()) as { body: string }).body).toBe(JSON.stringify({ ticketId: `t${i}` }));
+    }
+    // Round-robin over three: the refused one's turns go to the next in the list, so `one` answers twice as often.
+    expect(answeredBy.filter((name) => name === 'one')).toHaveLength(6);
+    expect(answeredBy.filter((name) => name === 'two')).toHaveLength(3);
+  });
+
+  it('answers 502 when no replica takes the connection', async () => {
+    const nowhere = createGateway(['orders'], () => [refusedUrl, refusedUrl]);
+    const url = await listen(nowhere);
+    try {
+      const response = await fetch(`${url}/api/orders`);
+      expect(response.status).toBe(502);
+    } finally {
+      await new Promise((resolve) => nowhere.close(resolve));
+    }
+  });
+
+  it('refuses a body larger than it can hold for a replay with 413', async () => {
+    const response = await fetch(`${balancedUrl}/api/orders`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: 'x'.repeat(1024 * 1024 + 1),
+    });
+    expect(response.status).toBe(413);
   });
 });

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
-import { Agent, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { Agent, type ClientRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { dirname, join } from 'node:path';
+import { Readable } from 'node:stream';
 import {
   createHttpServer,
   DEFAULT_SERVER_TIMEOUTS,
@@ -18,8 +19,11 @@ export const gatewayRoutes: ReadonlyArray<readonly [prefix: string, service: str
   ['/api/payments', 'payments'],
 ];
 
-/** Where the gateway finds a service (read on every request: ports are known only once services start). */
-export type ServiceLocator = (service: string) => string | undefined;
+/**
+ * Where the gateway finds a service: the base URLs of its replicas in rotation (read on every request: ports are
+ * known only once services start, and a replica being restarted is taken out first). Empty when none runs.
+ */
+export type ServiceLocator = (service: string) => readonly string[];
 
 /** What `/api/health` reports per service. */
 export interface ServiceHealth {
@@ -41,7 +45,7 @@ const apiServices = [...new Set(gatewayRoutes.map(([, service]) => service))];
 export async function mergedDocument(locate: ServiceLocator): Promise<Record<string, unknown>> {
   const documents = await Promise.all(
     apiServices.map(async (service) => {
-      const base = locate(service);
+      const [base] = locate(service);
       if (!base) throw new Error(`${service} is not running`);
       const response = await fetch(`${base}/openapi.json`, { signal: AbortSignal.timeout(3000) });
       if (!response.ok) throw new Error(`${service} answered ${response.status} for /openapi.json`);
@@ -92,21 +96,36 @@ function routeOf(url: string): string | undefined {
   return gatewayRoutes.find(([prefix]) => path === prefix || path.startsWith(`${prefix}/`))?.[1];
 }
 
-/** Readiness of every service, each asked at its /readyz with a short timeout. */
+async function readiness(base: string): Promise<ServiceHealth> {
+  try {
+    const response = await fetch(`${base}/readyz`, { signal: AbortSignal.timeout(3000) });
+    return { ready: response.status === 200, detail: await response.json() };
+  } catch (error) {
+    return { ready: false, detail: (error as Error).message };
+  }
+}
+
+/**
+ * Readiness of every service, each replica asked at its /readyz with a short timeout: a service is ready when
+ * every replica in rotation is; with several, `detail` holds each replica's answer by URL.
+ */
 export async function checkServices(
   services: string[],
   locate: ServiceLocator,
 ): Promise<Record<string, ServiceHealth>> {
   const entries = await Promise.all(
     services.map(async (service): Promise<[string, ServiceHealth]> => {
-      const base = locate(service);
-      if (!base) return [service, { ready: false, detail: 'not started' }];
-      try {
-        const response = await fetch(`${base}/readyz`, { signal: AbortSignal.timeout(3000) });
-        return [service, { ready: response.status === 200, detail: await response.json() }];
-      } catch (error) {
-        return [service, { ready: false, detail: (error as Error).message }];
-      }
+      const replicas = locate(service);
+      if (replicas.length === 0) return [service, { ready: false, detail: 'not started' }];
+      const answers = await Promise.all(replicas.map(readiness));
+      if (answers.length === 1) return [service, answers[0]!];
+      return [
+        service,
+        {
+          ready: answers.every((answer) => answer.ready),
+          detail: Object.fromEntries(replicas.map((url, i) => [url, answers[i]!.detail])),
+        },
+      ];
     }),
   );
   return Object.fromEntries(entries);
@@ -164,10 +183,51 @@ export interface GatewayOptions {
   proxyTimeoutMs?: number;
 }
 
+/** The largest request body the gateway holds to replay on another replica (the services accept less). */
+export const maxRequestBodyBytes = 1024 * 1024;
+
+class BodyTooLarge extends Error {}
+
+/** The whole request body, kept so that a request refused by one replica can be sent whole to the next. */
+function readBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > maxRequestBodyBytes) {
+        req.removeAllListeners('data');
+        req.resume();
+        reject(new BodyTooLarge());
+      } else chunks.push(chunk);
+    });
+    req.once('end', () => resolve(Buffer.concat(chunks)));
+    req.once('error', reject);
+    // A client that left (or was cut off by the request timeout) mid-body: nothing to proxy.
+    req.once('close', () => {
+      if (!req.complete) reject(new Error('request not complete'));
+    });
+  });
+}
+
+const safeMethods = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * True when the replica certainly did not act on the request, so the next replica may have it: the connection
+ * was refused (the replica is down or restarting), or, for a safe method, a kept-alive connection was reset
+ * before any answer (the replica closed it as idle just as the request went out). A reset in the middle of any
+ * other request may come after the replica acted, so the client gets a 502 and decides.
+ */
+function replicaNeverActed(error: NodeJS.ErrnoException, req: IncomingMessage, proxyReq?: ClientRequest) {
+  if (error.code === 'ECONNREFUSED') return true;
+  return error.code === 'ECONNRESET' && proxyReq?.reusedSocket === true && safeMethods.has(req.method ?? '');
+}
+
 /**
  * The local stand-in for the ingress: proxies the four API prefixes to their services and every other path to
  * the web shop, streams event streams unbuffered and untimed, and answers `GET /api/health` with every
- * service's readiness (200 when all are ready, else 503).
+ * service's readiness (200 when all are ready, else 503). A service's requests go round-robin to its replicas;
+ * one that refuses the connection is skipped for the next, so a replica that restarts loses no request.
  */
 export function createGateway(
   services: string[],
@@ -181,31 +241,65 @@ export function createGateway(
   const agent = new Agent({ keepAlive: true, maxSockets: 256, timeout: idleSocketTimeoutMs });
   const proxyTimeout = options.proxyTimeoutMs ?? 30_000;
   const proxy = httpProxy.createProxyServer({ agent });
+  const lastAttempt = new WeakMap<IncomingMessage, ClientRequest>();
+  const nextReplica = new Map<string, number>();
   // A browser that leaves before the answer ended (an event stream never ends) must not leave the request to the
   // service open: http-proxy aborts it only for a request still being sent.
-  proxy.on('proxyReq', (proxyReq, _req, res) => {
+  proxy.on('proxyReq', (proxyReq, req, res) => {
+    lastAttempt.set(req, proxyReq);
     res.once('close', () => {
       if (!res.writableFinished) proxyReq.destroy();
     });
   });
-  proxy.on('error', (_error, req, res) => {
-    if ('writeHead' in res && !res.headersSent) {
-      withOwnAnswerHeaders(req, res as ServerResponse, () =>
-        sendJson(res as ServerResponse, 502, { errors: [{ message: 'Service unavailable, try again' }] }),
-      );
-    }
-  });
+  const unavailable = (req: IncomingMessage, res: ServerResponse) => {
+    if (res.headersSent) return res.destroy();
+    withOwnAnswerHeaders(req, res, () =>
+      sendJson(res, 502, { errors: [{ message: 'Service unavailable, try again' }] }),
+    );
+  };
+  /** Sends the request to the replicas in turn, from the next one in the round, until one takes it. */
+  const forward = (
+    req: IncomingMessage,
+    res: ServerResponse,
+    service: string,
+    replicas: readonly string[],
+  ) => {
+    const first = (nextReplica.get(service) ?? 0) % replicas.length;
+    nextReplica.set(service, first + 1);
+    const attempt = (body: Buffer, tried: number) => {
+      const target = replicas[(first + tried) % replicas.length]!;
+      const web = {
+        target,
+        buffer: Readable.from(body.length ? [body] : []),
+        proxyTimeout: isEventStream(req) ? 0 : proxyTimeout,
+      };
+      proxy.web(req, res, web, (error: NodeJS.ErrnoException) => {
+        const again = tried + 1 < replicas.length && !res.headersSent;
+        if (again && replicaNeverActed(error, req, lastAttempt.get(req))) attempt(body, tried + 1);
+        else unavailable(req, res);
+      });
+    };
+    readBody(req).then(
+      (body) => attempt(body, 0),
+      (error: unknown) => {
+        if (error instanceof BodyTooLarge)
+          withOwnAnswerHeaders(req, res, () =>
+            sendJson(res, 413, { errors: [{ message: 'Request body too large' }] }),
+          );
+      },
+    );
+  };
   const route = (req: IncomingMessage, res: ServerResponse) => {
     const url = req.url ?? '/';
     const path = url.split('?')[0] ?? '';
     const routed = routeOf(url);
     // A gateway without the shop (tests of the API alone) has nothing outside /api.
     const service = routed === shopService && !services.includes(shopService) ? undefined : routed;
-    const target = service ? locate(service) : undefined;
-    if (target) {
+    const replicas = service ? locate(service) : [];
+    if (service && replicas.length > 0) {
       setForwardedHeaders(req);
       // http-proxy pipes the answer through as it comes: an event reaches the browser when the service writes it.
-      proxy.web(req, res, { target, proxyTimeout: isEventStream(req) ? 0 : proxyTimeout });
+      forward(req, res, service, replicas);
       return;
     }
     withOwnAnswerHeaders(req, res, () => answerItself(req, res, url, path, service));

@@ -12,8 +12,10 @@ import { stackToolResolver, type ToolResolver } from './tools';
  * the CPU each one spends from /proc/<pid>/stat.
  */
 export interface StackProcess {
-  /** `nats`, a service's name, `client`, `gateway`, `ferretdb`, `postgres` (the postmaster), `mongod`, `stripe-mock`. */
+  /** `nats` (`nats-n1`… in a cluster), a service's name, `client`, `gateway`, `ferretdb`, `postgres` (the postmaster), `mongod`, `stripe-mock`. */
   role: string;
+  /** Which replica of its service it is (1, 2…), for a service's processes. */
+  replica?: number;
   /** Its process id (as of the last time stack.json was written: a restarted process gets a new one). */
   pid: number;
   /** The port it listens on (127.0.0.1). */
@@ -51,43 +53,126 @@ function pidFrom(file: string): number | undefined {
 
 const none = (): StackProcess[] => [];
 
+/** One nats-server the stack runs. */
+export interface StackNatsNode {
+  /** Its server name (`n1`, `n2`…; `nats` when alone). */
+  name: string;
+  /** Its client URL. */
+  url: string;
+  /** Stop, restart (same port and store) and close it. */
+  handle: NatsServerHandle;
+  /** Its pid, as the server last wrote it (after a restart, the new one). */
+  pid(): number | undefined;
+}
+
+/** The NATS the stack uses: its URL (every node's, comma-separated) and the servers it runs for it. */
+export interface StackNats extends Infra {
+  /** The servers the stack runs (none when `NATS_URL` was given). */
+  nodes: StackNatsNode[];
+}
+
+/** Starts one nats-server of the stack, its pid written to `<data>/<name>.pid` (again after each restart). */
+async function startNatsNode(
+  data: string,
+  name: string,
+  port: number,
+  storeDir: string,
+  args: string[],
+): Promise<StackNatsNode> {
+  // The handle does not expose the server's pid; nats-server writes it (again after a restart) to this file.
+  const pidFile = join(data, `${name === 'nats' ? 'nats-server' : `nats-${name}`}.pid`);
+  const handle = await startNats({
+    own: true,
+    port,
+    storeDir,
+    detached: true,
+    args: ['--pid', pidFile, ...args],
+  });
+  return { name, url: handle.url, handle, pid: () => pidFrom(pidFile) };
+}
+
 /**
  * NATS: `NATS_URL` when set, else an embedded nats-server with JetStream, data in `<data>/nats` (the binary found,
- * downloaded or built: {@link ToolResolver}).
+ * downloaded or built: {@link ToolResolver}); with `nodes` > 1, a cluster of that many on loopback (routes between
+ * them, JetStream on each, data in `<data>/nats-cluster/n1`…), the first node on `NATS_PORT` (default 4222).
  */
 export async function startStackNats(
   data: string,
   tools: ToolResolver = stackToolResolver(),
-): Promise<Infra & { handle?: NatsServerHandle }> {
+  nodes = 1,
+): Promise<StackNats> {
   if (process.env.NATS_URL) {
+    if (nodes > 1) throw new Error('STACK_NATS_NODES needs the stack’s own nats-servers: unset NATS_URL');
     return {
       url: process.env.NATS_URL,
       description: 'NATS_URL',
+      nodes: [],
       processes: none,
       stop: async () => undefined,
     };
   }
   // startNats finds the same binary again (PATH, the tools cache) once it is there.
   await tools.resolve('nats-server');
-  const port = await freePort(Number(process.env.NATS_PORT ?? 4222));
-  // The handle does not expose the server's pid; nats-server writes it (again after a restart) to this file.
-  const pidFile = join(data, 'nats-server.pid');
-  const handle = await startNats({
-    own: true,
-    port,
-    storeDir: join(data, 'nats'),
-    detached: true,
-    args: ['--pid', pidFile],
-  });
+  const firstPort = await freePort(Number(process.env.NATS_PORT ?? 4222));
+  let started: StackNatsNode[];
+  let description: string;
+  if (nodes === 1) {
+    started = [await startNatsNode(data, 'nats', firstPort, join(data, 'nats'), [])];
+    description = `embedded nats-server with JetStream, data in ${join(data, 'nats')}`;
+  } else {
+    const clientPorts = [firstPort];
+    const routePorts: number[] = [];
+    for (let i = 0; i < nodes; i++) {
+      if (i > 0) clientPorts.push(await freePort());
+      routePorts.push(await freePort());
+    }
+    const routes = routePorts.map((port) => `nats://127.0.0.1:${port}`).join(',');
+    const dir = join(data, 'nats-cluster');
+    // All at once: a node's JetStream answers only once a majority of the cluster is up and has a meta leader.
+    const results = await Promise.allSettled(
+      clientPorts.map((port, i) => {
+        const name = `n${i + 1}`;
+        return startNatsNode(data, name, port, join(dir, name), [
+          '--name',
+          name,
+          '--cluster_name',
+          'ticketing',
+          '--cluster',
+          `nats://127.0.0.1:${routePorts[i]}`,
+          '--routes',
+          routes,
+        ]);
+      }),
+    );
+    started = results.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
+    const failed = results.find((result) => result.status === 'rejected');
+    if (failed) {
+      await Promise.all(started.map((node) => node.handle.close()));
+      throw (failed as PromiseRejectedResult).reason;
+    }
+    description = `embedded ${nodes}-node nats-server cluster with JetStream, data in ${dir}`;
+  }
   return {
-    url: handle.url,
-    handle,
-    description: `embedded nats-server with JetStream, data in ${join(data, 'nats')}`,
-    processes: () => {
-      const pid = pidFrom(pidFile);
-      return pid ? [{ role: 'nats', pid, port: handle.port, url: handle.url }] : [];
+    url: started.map((node) => node.url).join(','),
+    description,
+    nodes: started,
+    processes: () =>
+      started.flatMap((node) => {
+        const pid = node.pid();
+        return pid
+          ? [
+              {
+                role: node.name === 'nats' ? 'nats' : `nats-${node.name}`,
+                pid,
+                port: node.handle.port,
+                url: node.url,
+              },
+            ]
+          : [];
+      }),
+    stop: async () => {
+      await Promise.all(started.map((node) => node.handle.close()));
     },
-    stop: () => handle.close(),
   };
 }
 

@@ -29,14 +29,20 @@ async function main(): Promise<void> {
     '',
     bold(`  Ticketing is ready (${seconds}s) — the shop: ${stack.url}/`),
     '',
-    `    shop         ${stack.url}/  (client pid ${stack.client.process.pid})`,
+    `    shop         ${stack.url}/`,
     `    API          ${stack.url}/api/users · /api/tickets · /api/orders · /api/payments`,
     `    health       ${stack.url}/api/health`,
     `    NATS         ${stack.natsUrl}  (${stack.infra.nats})`,
+    ...(stack.natsNodes.length > 1
+      ? stack.natsNodes.map((node) => `      ${node.name.padEnd(10)} ${node.url}  pid ${node.pid() ?? '?'}`)
+      : []),
     `    Mongo        ${stack.infra.mongo}`,
     `    payments     ${stack.infra.payments}`,
-    ...Object.entries(stack.services).map(
-      ([name, service]) => `    ${name.padEnd(12)} ${service.url}  pid ${service.process.pid}`,
+    ...Object.entries(stack.replicas).flatMap(([name, replicas]) =>
+      replicas.map((service) => {
+        const label = replicas.length > 1 ? `${name} #${service.replica}` : name;
+        return `    ${label.padEnd(12)} ${service.url}  pid ${service.process.pid}`;
+      }),
     ),
     `    state        ${stack.stateFile}`,
     '',

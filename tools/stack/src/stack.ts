@@ -8,6 +8,7 @@ import {
   DECLINING_BACKEND,
   type Infra,
   type PaymentsBackend,
+  type StackNatsNode,
   type StackProcess,
   startPaymentsBackend,
   startStackMongo,
@@ -16,9 +17,11 @@ import {
 import { PrefixedLog } from './log';
 import { dataDir as defaultDataDir, repoRoot } from './paths';
 import { freePort } from './ports';
+import { type StackScale, scaleFromEnv } from './scale';
 import { SupervisedProcess } from './supervisor';
 
-export type { StackProcess } from './infra';
+export type { StackNatsNode, StackProcess } from './infra';
+export type { StackScale } from './scale';
 
 /** The five services, in start order (auth first: nothing depends on it; expiration last). */
 export const serviceNames = ['auth', 'tickets', 'orders', 'payments', 'expiration'] as const;
@@ -27,6 +30,10 @@ export type ServiceName = (typeof serviceNames)[number];
 
 /** The web shop's process: served at `/` by the gateway, like the ingress routes `/` to it. */
 export const clientName = 'client';
+/** What runs in replicas: the five services and the web shop. */
+export type ReplicatedName = ServiceName | typeof clientName;
+/** Everything that runs in replicas, in start order (the services, then the shop). */
+export const replicatedNames: readonly ReplicatedName[] = [...serviceNames, clientName];
 
 /** The test cards the pay form offers for each local payments backend (stripe-mock declines no card). */
 function testCardTokens(payments: PaymentsBackend): string {
@@ -49,10 +56,14 @@ export interface StackOptions {
   sandboxPayments?: boolean;
   /** Prefix of the services' database names (default `ticketing`: `ticketing-orders`, …). */
   databasePrefix?: string;
+  /** Replicas per service and nats-servers (default `STACK_REPLICAS` and `STACK_NATS_NODES`, else 1 each). */
+  scale?: Partial<StackScale>;
 }
 
-/** One running service of the stack. */
+/** One running replica of a service of the stack. */
 export interface StackService {
+  /** Which replica it is: 1, 2… */
+  replica: number;
   /** Its HTTP port. */
   port: number;
   /** Its base URL. */
@@ -65,27 +76,41 @@ export interface StackService {
 export interface Stack {
   /** The gateway's base URL. */
   url: string;
-  /** NATS URL. */
+  /** NATS URL (every node's, comma-separated, for a cluster). */
   natsUrl: string;
+  /** The nats-servers the stack runs (none when `NATS_URL` was given): tests stop and kill them. */
+  natsNodes: StackNatsNode[];
+  /** How many of each process run. */
+  scale: StackScale;
   /** Mongo base URL (each service has its own database on it). */
   mongoUrl: string;
   /** Each service's database name. */
   databases: Record<ServiceName, string>;
-  /** The services. */
+  /** The services (their first replicas). */
   services: Record<ServiceName, StackService>;
-  /** The web shop (its pages are at {@link Stack.url}). */
+  /** Every replica of each service and of the web shop, in order. */
+  replicas: Record<ReplicatedName, StackService[]>;
+  /** The web shop (its first replica; its pages are at {@link Stack.url}). */
   client: StackService;
-  /** The embedded nats-server (absent when `NATS_URL` was given): tests stop and restart it. */
+  /** The embedded nats-server when it is a single one (absent for `NATS_URL` or a cluster): tests restart it. */
   nats?: NatsServerHandle;
   /** How infrastructure was provided. */
   infra: { nats: string; mongo: string; payments: string };
   /** Where stack.json is. */
   stateFile: string;
-  /** Resolves once every service answers /readyz with 200. */
+  /** Resolves once every replica of every service answers /readyz with 200. */
   waitReady(timeoutMs?: number): Promise<void>;
+  /**
+   * Restarts one replica (index from 0) the way a rolling update does: out of the gateway's rotation, SIGTERM
+   * (it finishes what it holds), started again, back in rotation once ready.
+   */
+  restartReplica(name: ReplicatedName, index: number, readyTimeoutMs?: number): Promise<void>;
   /** Stops everything: gateway, services (gracefully), then the infrastructure the stack started. */
   stop(): Promise<void>;
 }
+
+/** How long a replica taken out of rotation still receives what the gateway was already sending it. */
+const drainDelayMs = 250;
 
 async function waitForService(name: string, url: string, deadline: number): Promise<void> {
   let last = '';
@@ -107,6 +132,8 @@ async function waitForService(name: string, url: string, deadline: number): Prom
  * processes (a crashed one is restarted with back-off), and the gateway; writes `stack.json` for tools.
  */
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
+  // Before anything starts: a bad STACK_REPLICAS or STACK_NATS_NODES stops npm start naming the variable.
+  const scale: StackScale = { ...scaleFromEnv(), ...options.scale };
   const data = options.dataDir ?? defaultDataDir();
   mkdirSync(data, { recursive: true });
   const stackLog = new PrefixedLog('stack', options.logTo);
@@ -132,7 +159,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       return infra;
     };
     const [nats, mongo, payments] = await Promise.all([
-      startStackNats(data).then(track),
+      startStackNats(data, undefined, scale.natsNodes).then(track),
       startStackMongo(data, new PrefixedLog('mongo', options.logTo)).then(track),
       startPaymentsBackend(data, new PrefixedLog('stripe', options.logTo), options.sandboxPayments).then(
         track,
@@ -142,8 +169,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     stackLog.line(`Mongo: ${mongo.description}`);
     stackLog.line(`payments: ${payments.description}`);
 
-    const services = {} as Record<ServiceName, StackService>;
-    let client: StackService | undefined;
+    const replicas = Object.fromEntries(
+      replicatedNames.map((name) => [name, [] as StackService[]]),
+    ) as Record<ReplicatedName, StackService[]>;
     const databases = {} as Record<ServiceName, string>;
     const stateFile = join(data, 'stack.json');
     const gatewayPort = options.port ?? Number(process.env.PORT ?? 8080);
@@ -151,46 +179,61 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     if (gatewayPort !== 0 && gatewayListenPort !== gatewayPort)
       throw new Error(`port ${gatewayPort} is in use (set PORT)`);
     const url = `http://127.0.0.1:${gatewayListenPort}`;
+    let ready = false;
 
     // Every process of the stack, for tools that measure what each one costs (the bench reads their CPU).
     const processes = (): StackProcess[] => [
       ...[nats, mongo, payments].flatMap((infra) => infra.processes()),
-      ...Object.entries({ ...services, ...(client ? { [clientName]: client } : {}) }).flatMap(([role, s]) =>
-        s.process.pid ? [{ role, pid: s.process.pid, port: s.port, url: s.url }] : [],
+      ...Object.entries(replicas).flatMap(([role, all]) =>
+        all.flatMap((s) =>
+          s.process.pid ? [{ role, replica: s.replica, pid: s.process.pid, port: s.port, url: s.url }] : [],
+        ),
       ),
       // The gateway runs in this process, beside the supervisor and the merged log.
       { role: 'gateway', pid: process.pid, port: gatewayListenPort, url },
     ];
+    const first = (name: ReplicatedName) => replicas[name][0];
     const writeState = () => {
+      if (!ready) return;
+      const client = first(clientName)!;
       const state = {
         gateway: { url, port: gatewayListenPort },
         nats: { url: nats.url, provided: nats.description },
         mongo: { url: mongo.url, provided: mongo.description, databases },
         payments: { url: payments.url, provided: payments.description },
+        scale,
         services: Object.fromEntries(
-          Object.entries(services).map(([name, s]) => [
-            name,
-            { pid: s.process.pid, port: s.port, url: s.url, restarts: s.process.restarts },
-          ]),
+          serviceNames.map((name) => {
+            const s = first(name)!;
+            return [name, { pid: s.process.pid, port: s.port, url: s.url, restarts: s.process.restarts }];
+          }),
         ),
-        client: client && { pid: client.process.pid, port: client.port, url: client.url },
+        client: { pid: client.process.pid, port: client.port, url: client.url },
         pid: process.pid,
         processes: processes(),
       };
       writeFileSync(stateFile, `${JSON.stringify(state, null, 2)}\n`);
     };
 
-    for (const name of serviceNames) {
-      const port = await freePort();
+    const baseEnv = (name: ReplicatedName): NodeJS.ProcessEnv => {
+      if (name === clientName) {
+        return {
+          ...process.env,
+          LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
+          TEST_CARD_TOKENS: process.env.TEST_CARD_TOKENS ?? testCardTokens(payments as PaymentsBackend),
+          ...options.env,
+        };
+      }
       databases[name] = `${options.databasePrefix ?? 'ticketing'}-${name}`;
-      const env: NodeJS.ProcessEnv = {
+      return {
         ...process.env,
         JWT_KEY: process.env.JWT_KEY ?? 'local-stack-dev-key-not-for-production',
         COOKIE_SECURE: process.env.COOKIE_SECURE ?? 'false',
         LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
+        // Every stream on every node of the stack's own cluster.
+        ...(nats.nodes.length > 1 ? { NATS_STREAM_REPLICAS: String(nats.nodes.length) } : {}),
         ...options.env,
         ...(name === 'payments' ? payments.env : {}),
-        PORT: String(port),
         // Reachable only from this machine, so every outside client comes through the gateway, the one proxy
         // whose X-Forwarded-For the services believe (the gateway replaces whatever a client sent there).
         HOST: '127.0.0.1',
@@ -198,67 +241,86 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         MONGO_URL: mongoUrlWithDatabase(mongo.url, databases[name]),
         NATS_URL: nats.url,
       };
-      const process_ = new SupervisedProcess({
-        name,
-        command: process.execPath,
-        args: [join(repoRoot, 'services', name, 'dist', 'main.js')],
-        cwd: join(repoRoot, 'services', name),
-        env,
-        log: new PrefixedLog(name, options.logTo),
-        onStart: () => {
-          if (services[name]) writeState();
-        },
-      });
-      services[name] = { port, url: `http://127.0.0.1:${port}`, process: process_ };
-      supervised.push(process_);
-      process_.start();
+    };
+
+    // Services in start order, then the shop; the replicas of one share its database and durable consumers.
+    for (const name of replicatedNames) {
+      const env = baseEnv(name);
+      const main = name === clientName ? join('dist', 'server', 'main.js') : join('dist', 'main.js');
+      for (let replica = 1; replica <= scale.replicas; replica++) {
+        const port = await freePort();
+        const logName = scale.replicas > 1 ? `${name}#${replica}` : name;
+        const process_ = new SupervisedProcess({
+          name: logName,
+          command: process.execPath,
+          args: [join(repoRoot, 'services', name, main)],
+          cwd: join(repoRoot, 'services', name),
+          env: { ...env, PORT: String(port) },
+          log: new PrefixedLog(logName, options.logTo),
+          onStart: writeState,
+        });
+        const started = { replica, port, url: `http://127.0.0.1:${port}`, process: process_ };
+        replicas[name].push(started);
+        supervised.push(process_);
+        process_.start();
+        // On a cluster a stream's creation is a round of consensus, and a dozen processes creating the same
+        // streams at once time out and crash at start (then succeed when restarted): the first one creates them.
+        if (supervised.length === 1 && nats.nodes.length > 1)
+          await waitForService(logName, started.url, Date.now() + (options.readyTimeoutMs ?? 90_000));
+      }
     }
 
-    const clientPort = await freePort();
-    const clientProcess = new SupervisedProcess({
-      name: clientName,
-      command: process.execPath,
-      args: [join(repoRoot, 'services', clientName, 'dist', 'server', 'main.js')],
-      cwd: join(repoRoot, 'services', clientName),
-      env: {
-        ...process.env,
-        LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
-        TEST_CARD_TOKENS: process.env.TEST_CARD_TOKENS ?? testCardTokens(payments as PaymentsBackend),
-        ...options.env,
-        PORT: String(clientPort),
-      },
-      log: new PrefixedLog(clientName, options.logTo),
-      onStart: () => {
-        if (client) writeState();
-      },
-    });
-    client = { port: clientPort, url: `http://127.0.0.1:${clientPort}`, process: clientProcess };
-    supervised.push(clientProcess);
-    clientProcess.start();
-
-    const located: Record<string, StackService> = { ...services, [clientName]: client };
-    gateway = createGateway([...serviceNames, clientName], (name) => located[name]?.url);
+    // A replica being restarted on purpose gets no new requests (like an endpoint removed before its pod stops).
+    const outOfRotation = new Set<StackService>();
+    const locate = (name: string) =>
+      (replicas[name as ReplicatedName] ?? []).filter((r) => !outOfRotation.has(r)).map((r) => r.url);
+    gateway = createGateway([...replicatedNames], locate);
     await new Promise<void>((resolve, reject) => {
       gateway!.once('error', reject);
       gateway!.listen(gatewayListenPort, '127.0.0.1', () => resolve());
     });
+    ready = true;
     writeState();
 
     const waitReady = async (timeoutMs = options.readyTimeoutMs ?? 90_000) => {
       const deadline = Date.now() + timeoutMs;
       await Promise.all(
-        Object.entries(located).map(([name, running]) => waitForService(name, running.url, deadline)),
+        Object.entries(replicas).flatMap(([name, all]) =>
+          all.map((r) => waitForService(`${name} #${r.replica}`, r.url, deadline)),
+        ),
       );
     };
 
+    const restartReplica = async (name: ReplicatedName, index: number, readyTimeoutMs = 60_000) => {
+      const replica = replicas[name][index];
+      if (!replica) throw new Error(`${name} has no replica ${index} (it runs ${replicas[name].length})`);
+      outOfRotation.add(replica);
+      try {
+        // Requests the gateway was already sending it arrive before it stops listening.
+        await new Promise((resolve) => setTimeout(resolve, drainDelayMs));
+        await replica.process.stop();
+        replica.process.start();
+        await waitForService(`${name} #${replica.replica}`, replica.url, Date.now() + readyTimeoutMs);
+      } finally {
+        outOfRotation.delete(replica);
+      }
+    };
+
+    const services = Object.fromEntries(serviceNames.map((name) => [name, first(name)!])) as Record<
+      ServiceName,
+      StackService
+    >;
     return {
       url,
       natsUrl: nats.url,
+      natsNodes: nats.nodes,
+      scale,
       mongoUrl: mongo.url,
-      nats: nats.handle,
+      nats: nats.nodes.length === 1 ? nats.nodes[0]!.handle : undefined,
       databases,
       services,
-      client,
+      replicas,
+      client: first(clientName)!,
       infra: {
         nats: nats.description,
         mongo: mongo.description,
@@ -266,6 +328,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       },
       stateFile,
       waitReady,
+      restartReplica,
       stop,
     };
   } catch (error) {

@@ -101,14 +101,17 @@ export class SupervisedProcess {
     this.child?.kill(signal);
   }
 
-  /** Stops for good: SIGTERM (graceful shutdown), SIGKILL after the timeout. */
-  async stop(): Promise<void> {
+  /**
+   * Stops until the next start(): SIGTERM (graceful shutdown), SIGKILL after the timeout; `SIGKILL` at once is a
+   * crash that is not followed by a restart (fault tests).
+   */
+  async stop(signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM'): Promise<void> {
     this.stopping = true;
     clearTimeout(this.restartTimer);
     const child = this.child;
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
     const exited = once(child, 'exit');
-    child.kill('SIGTERM');
+    child.kill(signal);
     const timer = setTimeout(() => child.kill('SIGKILL'), this.options.stopTimeoutMs ?? 10_000);
     await exited;
     clearTimeout(timer);

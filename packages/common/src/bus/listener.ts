@@ -7,7 +7,7 @@ import {
   JetStreamApiError,
   type JsMsg,
 } from '@nats-io/jetstream';
-import { nanos, headers as natsHeaders } from '@nats-io/nats-core';
+import { nanos, headers as natsHeaders, TimeoutError } from '@nats-io/nats-core';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import { runWithContext } from '../context';
 import { deadLetterSubject, type EventData, eventCatalog, type Subject } from '../events/catalog';
@@ -121,6 +121,9 @@ function listenerMetrics(registry: Registry) {
   return metrics;
 }
 
+/** How many times a listener asks JetStream to set up its consumer when the request times out. */
+const consumerSetupAttempts = 4;
+
 /** The durable consumer name of a (service, subject): `<service>-<subject-with-dashes>`. */
 export function durableName(service: string, subject: string): string {
   return `${service}-${subject.replace(/\./g, '-')}`;
@@ -179,14 +182,12 @@ export class Listener<S extends Subject = Subject> {
 
   /** Creates or updates the durable consumer, then starts pulling. Resolves once the loop runs. */
   async start(): Promise<void> {
-    await this.ensureConsumer();
     // Every series exists from the start at 0, so that rates and alerts see the first event too.
     const metrics = this.options.metrics ? listenerMetrics(this.options.metrics) : undefined;
     for (const outcome of outcomes) metrics?.outcomes.inc({ subject: this.subject, outcome }, 0);
     metrics?.duration.zero({ subject: this.subject });
-    const consumer = await this.bus.js.consumers.get(this.stream, this.durable);
     this.stopping = false;
-    this.messages = await consumer.consume({ max_messages: this.options.batchSize ?? 32 });
+    this.messages = await this.subscribe();
     this.loop = this.run(this.messages).catch((error: unknown) => {
       this.logger.error({ err: error, durable: this.durable }, 'listener loop ended unexpectedly');
     });
@@ -257,7 +258,25 @@ export class Listener<S extends Subject = Subject> {
     };
   }
 
-  private async ensureConsumer(): Promise<void> {
+  /**
+   * Creates or updates the durable and starts pulling from it. On a JetStream cluster a consumer is set up by a
+   * round of consensus, and while every replica of every service asks at once (a start, a rolling update) a
+   * request may time out: it is asked again rather than failing the start.
+   */
+  private async subscribe(): Promise<ConsumerMessages> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.createOrUpdateConsumer();
+        const consumer = await this.bus.js.consumers.get(this.stream, this.durable);
+        return await consumer.consume({ max_messages: this.options.batchSize ?? 32 });
+      } catch (error) {
+        if (!(error instanceof TimeoutError) || attempt === consumerSetupAttempts) throw error;
+        this.logger.warn({ durable: this.durable, attempt }, 'consumer set-up timed out; asking again');
+      }
+    }
+  }
+
+  private async createOrUpdateConsumer(): Promise<void> {
     const config = this.consumerConfig();
     try {
       await this.bus.jsm.consumers.info(this.stream, this.durable);

@@ -3,14 +3,7 @@ import { connect } from '@nats-io/transport-node';
 import { eventually } from '@ticketing/testing';
 import type { ServiceName } from '../stack';
 import { consistencyViolations, snapshot } from './consistency';
-import {
-  ApiClient,
-  listTicket,
-  resilientPurchase,
-  startTestStack,
-  type TestStack,
-  waitForOrderStatus,
-} from './support';
+import { purchaseBurst, startTestStack, type TestStack } from './support';
 
 let test: TestStack;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -27,24 +20,7 @@ afterAll(async () => {
   await test?.stop();
 });
 
-/** Lists `count` tickets and has a buyer each purchase one, all at once; `fault` runs in the middle. */
-async function burstWith(count: number, fault: () => Promise<void>) {
-  const seller = await new ApiClient(test.stack.url).signup();
-  const tickets: Array<{ id: string }> = [];
-  for (let i = 0; i < count; i++) tickets.push(await listTicket(seller, 10 + i, `Burst ${i}`));
-  const buyers = await Promise.all(tickets.map(() => new ApiClient(test.stack.url).signup()));
-  const purchases = Promise.all(buyers.map((buyer, i) => resilientPurchase(buyer, tickets[i]!.id)));
-  await sleep(300);
-  await fault();
-  const orderIds = await purchases;
-  for (const [i, orderId] of orderIds.entries())
-    await waitForOrderStatus(buyers[i]!, orderId, 'complete', 60_000);
-  await eventually(async () => expect(await consistencyViolations(test)).toEqual([]), {
-    timeoutMs: 60_000,
-    intervalMs: 500,
-  });
-  return orderIds;
-}
+const burstWith = (count: number, fault: () => Promise<void>) => purchaseBurst(test, count, fault);
 
 function killHard(service: ServiceName) {
   return async () => {

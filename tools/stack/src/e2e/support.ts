@@ -3,10 +3,11 @@ import { createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { mongoUrlWithDatabase } from '@ticketing/testing';
+import { eventually, mongoUrlWithDatabase } from '@ticketing/testing';
 import { MongoClient } from 'mongodb';
-import type { ApiClient } from '../client';
+import { ApiClient, listTicket, waitForOrderStatus } from '../client';
 import { type Stack, type StackOptions, serviceNames, startStack } from '../stack';
+import { consistencyViolations } from './consistency';
 
 /** A stack for one e2e test file: own data dir and databases, merged log in a file (printed on failure). */
 export interface TestStack {
@@ -23,7 +24,7 @@ export interface TestStack {
 /** Starts a real stack (five service processes, NATS, Mongo, gateway) and waits until every service is ready. */
 export async function startTestStack(
   env: Record<string, string> = {},
-  options: Pick<StackOptions, 'sandboxPayments'> = {},
+  options: Pick<StackOptions, 'sandboxPayments' | 'scale'> = {},
 ): Promise<TestStack> {
   const dataDir = await mkdtemp(join(tmpdir(), 'ticketing-e2e-'));
   const logFile = join(dataDir, 'stack.log');
@@ -37,7 +38,7 @@ export async function startTestStack(
     databasePrefix: prefix,
     ...options,
   });
-  await stack.waitReady(120_000);
+  await stack.waitReady(240_000);
   const mongo = await MongoClient.connect(mongoUrlWithDatabase(stack.mongoUrl, `${prefix}-auth`));
   return {
     stack,
@@ -117,4 +118,31 @@ export async function resilientPurchase(buyer: ApiClient, ticketId: string): Pro
     throw new Error(`payment for ${orderId}: ${paid.status} ${JSON.stringify(paid.body)}`);
   });
   return orderId;
+}
+
+/**
+ * Lists `count` tickets and has a buyer each purchase one ({@link resilientPurchase}), all at once, with `fault`
+ * run in the middle; resolves with the order ids once every order is complete and the services agree
+ * ({@link consistencyViolations}).
+ */
+export async function purchaseBurst(
+  test: TestStack,
+  count: number,
+  fault: () => Promise<void>,
+): Promise<string[]> {
+  const seller = await new ApiClient(test.stack.url).signup();
+  const tickets: Array<{ id: string }> = [];
+  for (let i = 0; i < count; i++) tickets.push(await listTicket(seller, 10 + i, `Burst ${i}`));
+  const buyers = await Promise.all(tickets.map(() => new ApiClient(test.stack.url).signup()));
+  const purchases = Promise.all(buyers.map((buyer, i) => resilientPurchase(buyer, tickets[i]!.id)));
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  await fault();
+  const orderIds = await purchases;
+  for (const [i, orderId] of orderIds.entries())
+    await waitForOrderStatus(buyers[i]!, orderId, 'complete', 60_000);
+  await eventually(async () => expect(await consistencyViolations(test)).toEqual([]), {
+    timeoutMs: 60_000,
+    intervalMs: 500,
+  });
+  return orderIds;
 }
