@@ -100,6 +100,7 @@ export async function startStackNats(
   data: string,
   tools: ToolResolver = stackToolResolver(),
   nodes = 1,
+  preferredPort = Number(process.env.NATS_PORT ?? 4222),
 ): Promise<StackNats> {
   if (process.env.NATS_URL) {
     if (nodes > 1) throw new Error('STACK_NATS_NODES needs the stack’s own nats-servers: unset NATS_URL');
@@ -113,7 +114,7 @@ export async function startStackNats(
   }
   // startNats finds the same binary again (PATH, the tools cache) once it is there.
   await tools.resolve('nats-server');
-  const firstPort = await freePort(Number(process.env.NATS_PORT ?? 4222));
+  const firstPort = await freePort(preferredPort);
   let started: StackNatsNode[];
   let description: string;
   if (nodes === 1) {

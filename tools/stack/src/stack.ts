@@ -44,6 +44,8 @@ function testCardTokens(payments: PaymentsBackend): string {
 export interface StackOptions {
   /** Gateway port (default `PORT` or 8080; 0 = any free port). */
   port?: number;
+  /** The (first) nats-server's port (default `NATS_PORT` or 4222, another when taken; 0 = any free port). */
+  natsPort?: number;
   /** Data directory (default `TICKETING_DATA_DIR` or `<repo>/.data`). */
   dataDir?: string;
   /** Extra env for every service (on top of this process's env), e.g. `ORDER_EXPIRATION_SECONDS`. */
@@ -159,7 +161,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       return infra;
     };
     const [nats, mongo, payments] = await Promise.all([
-      startStackNats(data, undefined, scale.natsNodes).then(track),
+      startStackNats(data, undefined, scale.natsNodes, options.natsPort).then(track),
       startStackMongo(data, new PrefixedLog('mongo', options.logTo)).then(track),
       startPaymentsBackend(data, new PrefixedLog('stripe', options.logTo), options.sandboxPayments).then(
         track,

@@ -32,6 +32,8 @@ export async function startTestStack(
   const prefix = `e2e${randomBytes(4).toString('hex')}`;
   const stack = await startStack({
     port: 0,
+    // Not 4222: a nats-server restarted by a test must get its port back, which npm start would race it for.
+    natsPort: 0,
     dataDir,
     env: { LOG_LEVEL: 'info', ...env },
     logTo,
