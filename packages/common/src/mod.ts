@@ -6,6 +6,14 @@ export { correlationIdOrNew, currentContext, runWithContext } from './context';
 export type { WorkContext } from './context';
 export { createLogger } from './logging';
 export type { Logger, LoggerOptions } from './logging';
+export {
+  currentTraceparent,
+  startTracing,
+  TRACEPARENT_HEADER,
+  TRACERESPONSE_HEADER,
+  tracingEnabled,
+} from './tracing';
+export type { Tracing, TracingOptions } from './tracing';
 
 // --- events, bus, outbox ---
 export {
