@@ -7,9 +7,12 @@ import { createGateway } from './gateway';
 import {
   DECLINING_BACKEND,
   type Infra,
+  type JaegerInfra,
+  type JaegerMode,
   type PaymentsBackend,
   type StackProcess,
   startPaymentsBackend,
+  startStackJaeger,
   startStackMongo,
   startStackNats,
 } from './infra';
@@ -49,6 +52,11 @@ export interface StackOptions {
   sandboxPayments?: boolean;
   /** Prefix of the services' database names (default `ticketing`: `ticketing-orders`, …). */
   databasePrefix?: string;
+  /**
+   * Jaeger, the services' spans sent to it (default `off`; `npm start`: `if-present`). Never when
+   * `OTEL_EXPORTER_OTLP_ENDPOINT` is set: the services send their spans there.
+   */
+  jaeger?: JaegerMode;
 }
 
 /** One running service of the stack. */
@@ -77,6 +85,8 @@ export interface Stack {
   client: StackService;
   /** The embedded nats-server (absent when `NATS_URL` was given): tests stop and restart it. */
   nats?: NatsServerHandle;
+  /** The Jaeger the stack runs (UI and query API at its `url`), when it runs one. */
+  jaeger?: JaegerInfra;
   /** How infrastructure was provided. */
   infra: { nats: string; mongo: string; payments: string };
   /** Where stack.json is. */
@@ -131,16 +141,21 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       started.push(infra);
       return infra;
     };
-    const [nats, mongo, payments] = await Promise.all([
+    const jaegerMode = process.env.OTEL_EXPORTER_OTLP_ENDPOINT ? 'off' : (options.jaeger ?? 'off');
+    const [nats, mongo, payments, jaeger] = await Promise.all([
       startStackNats(data).then(track),
       startStackMongo(data, new PrefixedLog('mongo', options.logTo)).then(track),
       startPaymentsBackend(data, new PrefixedLog('stripe', options.logTo), options.sandboxPayments).then(
         track,
       ),
+      startStackJaeger(data, new PrefixedLog('jaeger', options.logTo), jaegerMode).then((infra) =>
+        infra ? track(infra) : undefined,
+      ),
     ]);
     stackLog.line(`NATS: ${nats.url} (${nats.description})`);
     stackLog.line(`Mongo: ${mongo.description}`);
     stackLog.line(`payments: ${payments.description}`);
+    if (jaeger) stackLog.line(`traces: ${jaeger.description}`);
 
     const services = {} as Record<ServiceName, StackService>;
     let client: StackService | undefined;
@@ -154,7 +169,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 
     // Every process of the stack, for tools that measure what each one costs (the bench reads their CPU).
     const processes = (): StackProcess[] => [
-      ...[nats, mongo, payments].flatMap((infra) => infra.processes()),
+      ...[nats, mongo, payments, ...(jaeger ? [jaeger] : [])].flatMap((infra) => infra.processes()),
       ...Object.entries({ ...services, ...(client ? { [clientName]: client } : {}) }).flatMap(([role, s]) =>
         s.process.pid ? [{ role, pid: s.process.pid, port: s.port, url: s.url }] : [],
       ),
@@ -167,6 +182,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         nats: { url: nats.url, provided: nats.description },
         mongo: { url: mongo.url, provided: mongo.description, databases },
         payments: { url: payments.url, provided: payments.description },
+        jaeger: jaeger && { url: jaeger.url, otlpEndpoint: jaeger.otlpEndpoint },
         services: Object.fromEntries(
           Object.entries(services).map(([name, s]) => [
             name,
@@ -190,6 +206,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
         ...options.env,
         ...(name === 'payments' ? payments.env : {}),
+        ...(jaeger ? { OTEL_EXPORTER_OTLP_ENDPOINT: jaeger.otlpEndpoint } : {}),
         PORT: String(port),
         // Reachable only from this machine, so every outside client comes through the gateway, the one proxy
         // whose X-Forwarded-For the services believe (the gateway replaces whatever a client sent there).
@@ -256,6 +273,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       natsUrl: nats.url,
       mongoUrl: mongo.url,
       nats: nats.handle,
+      jaeger,
       databases,
       services,
       client,
