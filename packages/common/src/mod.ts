@@ -8,6 +8,7 @@ export { createLogger } from './logging';
 export type { Logger, LoggerOptions } from './logging';
 export {
   currentTraceparent,
+  inTraceOf,
   startTracing,
   TRACEPARENT_HEADER,
   TRACERESPONSE_HEADER,

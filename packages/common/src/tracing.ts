@@ -140,6 +140,15 @@ function contextFrom(traceparent: string | undefined): Context {
     : ROOT_CONTEXT;
 }
 
+/**
+ * Runs `fn` in the trace a stored `traceparent` names: work done later on behalf of earlier work (a timer it
+ * set), so what `fn` writes and publishes joins that trace. As is when untraced.
+ */
+export function inTraceOf<T>(traceparent: string | undefined, fn: () => T): T {
+  if (!enabled || !traceparent) return fn();
+  return context.with(contextFrom(traceparent), fn);
+}
+
 /** Ids of the active span, for log lines; empty when untraced. */
 export function traceLogFields(): { traceId?: string; spanId?: string } {
   if (!enabled) return {};

@@ -6,7 +6,8 @@ let test: TestStack;
 
 beforeAll(async () => {
   // Jaeger built by the recipe when it is missing (CI's install-tools run has it already).
-  test = await startTestStack({}, { jaeger: 'build' });
+  // Orders expire soon enough for the expiry test, late enough for the purchase to be paid first.
+  test = await startTestStack({ ORDER_EXPIRATION_SECONDS: '20' }, { jaeger: 'build' });
 }, 900_000);
 
 afterAll(async () => {
@@ -42,6 +43,22 @@ async function fetchTrace(traceId: string) {
   }));
 }
 
+/** Orders a ticket through the gateway; the answer names the order's trace (W3C traceresponse). */
+async function placeOrder(buyer: ApiClient, ticketId: string) {
+  return eventually(async () => {
+    const response = await fetch(`${test.stack.url}/api/orders`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', cookie: buyer.sessionCookie },
+      body: JSON.stringify({ ticketId }),
+    });
+    if (response.status !== 201) throw new Error(`order: ${response.status} ${await response.text()}`);
+    return {
+      order: (await response.json()) as { id: string },
+      traceresponse: response.headers.get('traceresponse'),
+    };
+  });
+}
+
 it('runs Jaeger and lists it in stack.json', async () => {
   expect(test.stack.jaeger?.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
   const state = JSON.parse(await readFile(test.stack.stateFile, 'utf8')) as {
@@ -56,19 +73,7 @@ it('traces one purchase across tickets, orders, payments and expiration, and the
   const seller = await new ApiClient(test.stack.url).signup();
   const buyer = await new ApiClient(test.stack.url).signup();
   const ticket = await listTicket(seller, 30, 'Traced purchase');
-  // The order, through the gateway; its answer names the trace (W3C traceresponse).
-  const ordered = await eventually(async () => {
-    const response = await fetch(`${test.stack.url}/api/orders`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', cookie: buyer.sessionCookie },
-      body: JSON.stringify({ ticketId: ticket.id }),
-    });
-    if (response.status !== 201) throw new Error(`order: ${response.status} ${await response.text()}`);
-    return {
-      order: (await response.json()) as { id: string },
-      traceresponse: response.headers.get('traceresponse'),
-    };
-  });
+  const ordered = await placeOrder(buyer, ticket.id);
   const [, traceId, spanId] = ordered.traceresponse?.split('-') ?? [];
   expect(traceId).toMatch(/^[0-9a-f]{32}$/);
   // The buyer's payment continues the purchase's trace, as a client that carries traceparent does.
@@ -127,4 +132,26 @@ it('traces one purchase across tickets, orders, payments and expiration, and the
       .filter((line) => line.startsWith(service) && line.includes(`traceId=${traceId}`));
     expect({ service, lines: lines.length > 0 }).toEqual({ service, lines: true });
   }
+}, 180_000);
+
+it('an order left unpaid expires in the trace of its creation: the timer expiration set continues it', async () => {
+  const seller = await new ApiClient(test.stack.url).signup();
+  const buyer = await new ApiClient(test.stack.url).signup();
+  const ticket = await listTicket(seller, 12, 'Traced expiry');
+  const ordered = await placeOrder(buyer, ticket.id);
+  const traceId = ordered.traceresponse?.split('-')[1];
+  await waitForOrderStatus(buyer, ordered.order.id, 'cancelled', 90_000, 500);
+  const expected = [
+    { span: 'expiration process order.created', parent: 'orders send order.created' },
+    { span: 'expiration send expiration.complete', parent: 'expiration process order.created' },
+    { span: 'orders process expiration.complete', parent: 'expiration send expiration.complete' },
+    { span: 'orders send order.cancelled', parent: 'orders process expiration.complete' },
+  ];
+  await eventually(
+    async () => {
+      const spans = await fetchTrace(traceId!);
+      for (const span of expected) expect(spans).toContainEqual(span);
+    },
+    { timeoutMs: 60_000, intervalMs: 1000 },
+  );
 }, 180_000);
