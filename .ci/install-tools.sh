@@ -111,6 +111,23 @@ install_json_exporter() {
   built json-exporter "$started"
 }
 
+install_jaeger() {
+  local version=v1.76.0 have="" started work
+  [ -x "$BIN/jaeger" ] && have=$("$BIN/jaeger" version 2>/dev/null | sed -n 's/.*"gitVersion": *"\([^"]*\)".*/\1/p')
+  cached jaeger "$have" "$version" && return
+  need_go jaeger
+  # go install refuses it (its go.mod has a replace directive): build the downloaded module, stamping the version
+  # `jaeger version` prints. The UI's assets are not in the module (Jaeger's release build adds them), so its
+  # page is Jaeger's placeholder; the query API (/api/traces) is all there.
+  log "jaeger: building $version"
+  started=$(date +%s)
+  work=$(module_copy jaeger "github.com/jaegertracing/jaeger@$version")
+  (cd "$work/src" && go build -ldflags "-X github.com/jaegertracing/jaeger/internal/version.latestVersion=$version" -o "$work/jaeger" ./cmd/jaeger)
+  mv -f "$work/jaeger" "$BIN/jaeger"
+  rm -rf "$work"
+  built jaeger "$started"
+}
+
 install_schemathesis() {
   local version=4.32.5 venv="$TOOLS_DIR/schemathesis-venv"
   if [ -x "$BIN/schemathesis" ] && "$BIN/schemathesis" --version 2>/dev/null | grep -q "$version"; then
@@ -143,11 +160,14 @@ install_tool() { # name
     schemathesis) install_schemathesis ;;
     # The nats CLI (v0.4.0 was refused by the module proxy; v0.5.0 is served).
     nats) install_go_tool nats github.com/nats-io/natscli/nats@v0.5.0 ;;
+    # Jaeger all-in-one (collector with an OTLP receiver, query API and UI, in-memory store): `npm start` runs it
+    # when it is here, so a purchase's trace can be looked at.
+    jaeger) install_jaeger ;;
     *) log "unknown tool $1 (known: $all)"; exit 2 ;;
   esac
 }
 
-all="chromium nats-server stripe-mock ferretdb kustomize promtool json-exporter schemathesis nats"
+all="chromium nats-server stripe-mock ferretdb kustomize promtool json-exporter schemathesis nats jaeger"
 
 if [ $# -gt 0 ]; then
   for tool in "$@"; do install_tool "$tool"; done

@@ -67,6 +67,18 @@ describe('parseConfig with serviceConfigSchema', () => {
     expect(config).not.toHaveProperty('PATH');
   });
 
+  it('reads OTEL_EXPORTER_OTLP_ENDPOINT (tracing on) as an absolute URL, and names it when it is not one', () => {
+    expect(
+      parseConfig(serviceConfigSchema, { ...valid, OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318' }),
+    ).toMatchObject({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318' });
+    expect(parseConfig(serviceConfigSchema, valid)).not.toHaveProperty('OTEL_EXPORTER_OTLP_ENDPOINT');
+    expect(
+      issuesOf(() =>
+        parseConfig(serviceConfigSchema, { ...valid, OTEL_EXPORTER_OTLP_ENDPOINT: '127.0.0.1:4318' }),
+      ),
+    ).toEqual([{ variable: 'OTEL_EXPORTER_OTLP_ENDPOINT', message: 'must be an absolute URL' }]);
+  });
+
   it('names a missing JWT_KEY and a bad MONGO_URL in one ConfigError', () => {
     const env = { ...valid, JWT_KEY: undefined, MONGO_URL: 'http://127.0.0.1:27017' };
     let error: unknown;

@@ -205,6 +205,8 @@ export const serviceConfigSchema = z
     HTTP_REQUEST_TIMEOUT_SECONDS: envDurationSeconds.default(60),
     // How long an idle keep-alive connection stays open; k8s sets it above ingress-nginx's 60 s upstream idle.
     HTTP_KEEP_ALIVE_TIMEOUT_SECONDS: envDurationSeconds.default(5),
+    // Where spans go (OTLP over HTTP, `<endpoint>/v1/traces`); unset: no tracing at all.
+    OTEL_EXPORTER_OTLP_ENDPOINT: envUrl.optional(),
   })
   // `when` makes these run even when other variables are bad, so one report lists every problem.
   .refine((env) => !(env?.NATS_USER !== undefined && env?.NATS_PASSWORD === undefined), {

@@ -6,6 +6,15 @@ export { correlationIdOrNew, currentContext, runWithContext } from './context';
 export type { WorkContext } from './context';
 export { createLogger } from './logging';
 export type { Logger, LoggerOptions } from './logging';
+export {
+  currentTraceparent,
+  inTraceOf,
+  startTracing,
+  TRACEPARENT_HEADER,
+  TRACERESPONSE_HEADER,
+  tracingEnabled,
+} from './tracing';
+export type { Tracing, TracingOptions } from './tracing';
 
 // --- events, bus, outbox ---
 export {

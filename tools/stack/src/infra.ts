@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type NatsServerHandle, startNats, startStripeSandbox } from '@ticketing/testing';
 import { PrefixedLog } from './log';
@@ -354,4 +354,126 @@ export async function startPaymentsBackend(
     'stripe-mock unavailable: payments charges through the Stripe SANDBOX (no money moves; tok_visa is charged, tok_chargeDeclined is declined)',
   );
   return sandboxPayments(dir);
+}
+
+/** Jaeger all-in-one, as the stack runs it: spans in over OTLP/HTTP, the query API and UI beside. */
+export interface JaegerInfra extends Infra {
+  /** The UI and query API (`/api/traces`, `/api/services`). */
+  url: string;
+  /** What the services get as `OTEL_EXPORTER_OTLP_ENDPOINT`. */
+  otlpEndpoint: string;
+}
+
+/** Whether the stack runs Jaeger: when it is installed (`npm start`), building it when missing, or never. */
+export type JaegerMode = 'if-present' | 'build' | 'off';
+
+/**
+ * Jaeger (v2, the OpenTelemetry-collector based all-in-one) with its spans in memory, every port on loopback:
+ * the UI and query API on `JAEGER_PORT` (default 16686, else any free port), OTLP/HTTP and the rest on free
+ * ports. Undefined when the mode or the tools say no, or (`if-present`) when it does not start: tracing is
+ * optional, the stack runs without it.
+ */
+export async function startStackJaeger(
+  data: string,
+  log: PrefixedLog,
+  mode: JaegerMode,
+  tools: ToolResolver = stackToolResolver(),
+): Promise<JaegerInfra | undefined> {
+  if (mode === 'off') return undefined;
+  const binary = mode === 'build' ? await tools.resolve('jaeger') : tools.present('jaeger');
+  if (!binary) return undefined;
+  const [uiPort, queryGrpcPort, otlpPort, healthPort] = [
+    await freePort(Number(process.env.JAEGER_PORT ?? 16686)),
+    await freePort(),
+    await freePort(),
+    await freePort(),
+  ];
+  const configFile = join(data, 'jaeger.yaml');
+  writeFileSync(configFile, jaegerConfig({ uiPort, queryGrpcPort, otlpPort, healthPort }));
+  const process_ = new SupervisedProcess({
+    name: 'jaeger',
+    command: binary,
+    args: ['--config', configFile],
+    env: withoutOtelVariables(process.env),
+    log,
+  });
+  process_.start();
+  try {
+    await waitForPort(uiPort, 30_000);
+    await waitForPort(otlpPort, 30_000);
+  } catch (error) {
+    await process_.stop();
+    if (mode === 'build') throw error;
+    log.line(`Jaeger did not start (${(error as Error).message}); the stack runs without traces`);
+    return undefined;
+  }
+  const url = `http://127.0.0.1:${uiPort}`;
+  return {
+    url,
+    otlpEndpoint: `http://127.0.0.1:${otlpPort}`,
+    description: `Jaeger at ${url} (spans in memory; OTLP/HTTP on 127.0.0.1:${otlpPort})`,
+    processes: () => (process_.pid ? [{ role: 'jaeger', pid: process_.pid, port: uiPort, url }] : []),
+    stop: () => process_.stop(),
+  };
+}
+
+/** The environment without OpenTelemetry's variables: they are for the services, not for Jaeger's own spans. */
+function withoutOtelVariables(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(env).filter(([name]) => !name.startsWith('OTEL_')));
+}
+
+/** The collector configuration: OTLP/HTTP in, batched into the memory store, queried by jaeger_query. */
+function jaegerConfig(ports: {
+  uiPort: number;
+  queryGrpcPort: number;
+  otlpPort: number;
+  healthPort: number;
+}): string {
+  return `# Written by the stack (tools/stack/src/infra.ts) for this run.
+service:
+  extensions: [jaeger_storage, jaeger_query, healthcheckv2]
+  pipelines:
+    traces:
+      receivers: [otlp]
+      processors: [batch]
+      exporters: [jaeger_storage_exporter]
+  telemetry:
+    resource:
+      service.name: jaeger
+    metrics:
+      level: none
+    traces:
+      level: none
+    logs:
+      level: warn
+extensions:
+  healthcheckv2:
+    use_v2: true
+    http:
+      endpoint: 127.0.0.1:${ports.healthPort}
+  jaeger_query:
+    # On by default: the query service would trace itself, to an OTLP/gRPC endpoint on 127.0.0.1:4317.
+    enable_tracing: false
+    storage:
+      traces: memory
+    http:
+      endpoint: 127.0.0.1:${ports.uiPort}
+    grpc:
+      endpoint: 127.0.0.1:${ports.queryGrpcPort}
+  jaeger_storage:
+    backends:
+      memory:
+        memory:
+          max_traces: 100000
+receivers:
+  otlp:
+    protocols:
+      http:
+        endpoint: 127.0.0.1:${ports.otlpPort}
+processors:
+  batch:
+exporters:
+  jaeger_storage_exporter:
+    trace_storage: memory
+`;
 }

@@ -10,7 +10,7 @@ const LEVELS: Record<number, string> = {
   50: 'ERROR',
   60: 'FATAL',
 };
-const HIDDEN_KEYS = new Set(['level', 'time', 'msg', 'pid', 'hostname', 'service']);
+const HIDDEN_KEYS = new Set(['level', 'time', 'msg', 'pid', 'hostname', 'service', 'spanId']);
 const useColor = process.stdout.isTTY === true && !process.env.NO_COLOR;
 let nextColor = 0;
 const width = 10;
@@ -54,11 +54,11 @@ export function formatLine(line: string): string {
   const req = entry.req as { method?: string; url?: string } | undefined;
   const res = entry.res as { statusCode?: number } | undefined;
   if (req && res) {
-    // Request logs: one short line, the request id to find the service's full JSON line if needed.
+    // Request logs: one short line, the request id to find the service's full JSON line, the trace id its trace.
     const took = typeof entry.responseTime === 'number' ? ` ${entry.responseTime}ms` : '';
     const err = entry.err as { message?: string } | undefined;
     const why = res.statusCode && res.statusCode >= 500 && err?.message ? ` (${err.message})` : '';
-    return `${time} ${level.padEnd(5)} ${req.method} ${req.url} → ${res.statusCode}${took}${why} requestId=${String(entry.requestId ?? '')}`;
+    return `${time} ${level.padEnd(5)} ${req.method} ${req.url} → ${res.statusCode}${took}${why} requestId=${String(entry.requestId ?? '')}${entry.traceId ? ` traceId=${String(entry.traceId)}` : ''}`;
   }
   const err = entry.err as { message?: string } | undefined;
   if (err && typeof err === 'object') entry.err = err.message;

@@ -6,7 +6,7 @@ const bold = (text: string) => (process.stdout.isTTY ? `\u001b[1m${text}\u001b[0
 /** `npm start`: the whole system on this machine until Ctrl-C. */
 async function main(): Promise<void> {
   const startedAt = Date.now();
-  const stack = await startStack();
+  const stack = await startStack({ jaeger: 'if-present' });
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;
@@ -38,6 +38,11 @@ async function main(): Promise<void> {
       : []),
     `    Mongo        ${stack.infra.mongo}`,
     `    payments     ${stack.infra.payments}`,
+    stack.jaeger
+      ? `    Jaeger UI    ${stack.jaeger.url}/  (traces of every request; API ${stack.jaeger.url}/api/traces?service=orders)`
+      : process.env.OTEL_EXPORTER_OTLP_ENDPOINT
+        ? `    traces       to OTEL_EXPORTER_OTLP_ENDPOINT (${process.env.OTEL_EXPORTER_OTLP_ENDPOINT})`
+        : '    traces       off: Jaeger is not installed (bash .ci/install-tools.sh jaeger, then npm start again)',
     ...Object.entries(stack.replicas).flatMap(([name, replicas]) =>
       replicas.map((service) => {
         const label = replicas.length > 1 ? `${name} #${service.replica}` : name;

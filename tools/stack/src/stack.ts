@@ -7,10 +7,13 @@ import { createGateway } from './gateway';
 import {
   DECLINING_BACKEND,
   type Infra,
+  type JaegerInfra,
+  type JaegerMode,
   type PaymentsBackend,
   type StackNatsNode,
   type StackProcess,
   startPaymentsBackend,
+  startStackJaeger,
   startStackMongo,
   startStackNats,
 } from './infra';
@@ -60,6 +63,11 @@ export interface StackOptions {
   databasePrefix?: string;
   /** Replicas per service and nats-servers (default `STACK_REPLICAS` and `STACK_NATS_NODES`, else 1 each). */
   scale?: Partial<StackScale>;
+  /**
+   * Jaeger, the services' spans sent to it (default `off`; `npm start`: `if-present`). Never when
+   * `OTEL_EXPORTER_OTLP_ENDPOINT` is set: the services send their spans there.
+   */
+  jaeger?: JaegerMode;
 }
 
 /** One running replica of a service of the stack. */
@@ -96,6 +104,8 @@ export interface Stack {
   client: StackService;
   /** The embedded nats-server when it is a single one (absent for `NATS_URL` or a cluster): tests restart it. */
   nats?: NatsServerHandle;
+  /** The Jaeger the stack runs (UI and query API at its `url`), when it runs one. */
+  jaeger?: JaegerInfra;
   /** How infrastructure was provided. */
   infra: { nats: string; mongo: string; payments: string };
   /** Where stack.json is. */
@@ -160,16 +170,21 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       started.push(infra);
       return infra;
     };
-    const [nats, mongo, payments] = await Promise.all([
+    const jaegerMode = process.env.OTEL_EXPORTER_OTLP_ENDPOINT ? 'off' : (options.jaeger ?? 'off');
+    const [nats, mongo, payments, jaeger] = await Promise.all([
       startStackNats(data, undefined, scale.natsNodes, options.natsPort).then(track),
       startStackMongo(data, new PrefixedLog('mongo', options.logTo)).then(track),
       startPaymentsBackend(data, new PrefixedLog('stripe', options.logTo), options.sandboxPayments).then(
         track,
       ),
+      startStackJaeger(data, new PrefixedLog('jaeger', options.logTo), jaegerMode).then((infra) =>
+        infra ? track(infra) : undefined,
+      ),
     ]);
     stackLog.line(`NATS: ${nats.url} (${nats.description})`);
     stackLog.line(`Mongo: ${mongo.description}`);
     stackLog.line(`payments: ${payments.description}`);
+    if (jaeger) stackLog.line(`traces: ${jaeger.description}`);
 
     const replicas = Object.fromEntries(
       replicatedNames.map((name) => [name, [] as StackService[]]),
@@ -185,7 +200,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 
     // Every process of the stack, for tools that measure what each one costs (the bench reads their CPU).
     const processes = (): StackProcess[] => [
-      ...[nats, mongo, payments].flatMap((infra) => infra.processes()),
+      ...[nats, mongo, payments, ...(jaeger ? [jaeger] : [])].flatMap((infra) => infra.processes()),
       ...Object.entries(replicas).flatMap(([role, all]) =>
         all.flatMap((s) =>
           s.process.pid ? [{ role, replica: s.replica, pid: s.process.pid, port: s.port, url: s.url }] : [],
@@ -204,6 +219,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         mongo: { url: mongo.url, provided: mongo.description, databases },
         payments: { url: payments.url, provided: payments.description },
         scale,
+        jaeger: jaeger && { url: jaeger.url, otlpEndpoint: jaeger.otlpEndpoint },
         services: Object.fromEntries(
           serviceNames.map((name) => {
             const s = first(name)!;
@@ -236,6 +252,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         ...(nats.nodes.length > 1 ? { NATS_STREAM_REPLICAS: String(nats.nodes.length) } : {}),
         ...options.env,
         ...(name === 'payments' ? payments.env : {}),
+        ...(jaeger ? { OTEL_EXPORTER_OTLP_ENDPOINT: jaeger.otlpEndpoint } : {}),
         // Reachable only from this machine, so every outside client comes through the gateway, the one proxy
         // whose X-Forwarded-For the services believe (the gateway replaces whatever a client sent there).
         HOST: '127.0.0.1',
@@ -319,6 +336,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       scale,
       mongoUrl: mongo.url,
       nats: nats.nodes.length === 1 ? nats.nodes[0]!.handle : undefined,
+      jaeger,
       databases,
       services,
       replicas,

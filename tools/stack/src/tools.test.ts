@@ -43,7 +43,7 @@ beforeEach(() => {
   // An empty tools cache, and no tool where the machine has them: what a fresh machine has.
   tools = mkdtempSync(join(tmpdir(), 'stack-tools-'));
   process.env.TICKETING_TOOLS_DIR = tools;
-  process.env.PATH = pathWithout('nats-server', 'stripe-mock', 'ferretdb', 'nats');
+  process.env.PATH = pathWithout('nats-server', 'stripe-mock', 'ferretdb', 'nats', 'jaeger');
   delete process.env.NATS_SERVER_BIN;
 });
 
@@ -187,6 +187,23 @@ describe('the stack builds what it cannot find, with the recipe CI uses (.ci/ins
         'nats is not available (the nats CLI is optional): the module proxy refused it',
       ),
     ]);
+  });
+
+  test('a tool used only when present (Jaeger) is found in the tools cache or on PATH, and never built', async () => {
+    const asked: string[] = [];
+    const resolver = new ToolResolver({
+      log: capturedLog().log,
+      install: async (names) => {
+        asked.push(...names);
+      },
+    });
+    expect(resolver.present('jaeger')).toBeUndefined();
+    mkdirSync(join(tools, 'bin'), { recursive: true });
+    writeFileSync(join(tools, 'bin', 'jaeger'), '#!/bin/sh\n');
+    expect(resolver.present('jaeger')).toBeUndefined(); // not executable
+    chmodSync(join(tools, 'bin', 'jaeger'), 0o755);
+    expect(resolver.present('jaeger')).toBe(join(tools, 'bin', 'jaeger'));
+    expect(asked).toEqual([]);
   });
 
   test('the recipe itself: without Go a missing tool fails with a clear message; an unknown tool is refused', async () => {

@@ -5,8 +5,8 @@ import { findNatsServer, NatsServerNotFoundError, toolsCacheDir } from '@ticketi
 import { PrefixedLog } from './log';
 import { repoRoot } from './paths';
 
-/** The programs the stack can build when it cannot find them: its servers, and the nats CLI (optional). */
-export const stackTools = ['nats-server', 'stripe-mock', 'ferretdb', 'nats'] as const;
+/** The programs the stack can build when it cannot find them: its servers, the nats CLI and Jaeger (optional). */
+export const stackTools = ['nats-server', 'stripe-mock', 'ferretdb', 'nats', 'jaeger'] as const;
 /** One of {@link stackTools}. */
 export type StackTool = (typeof stackTools)[number];
 
@@ -139,6 +139,15 @@ export class ToolResolver {
       this.log.line(`${tool} is not available (${why}): ${(error as Error).message.split('\n')[0]}`);
       return undefined;
     }
+  }
+
+  /**
+   * The path of `tool` if it is there already (the user's on PATH, else the tools cache's), never building it:
+   * for what the stack uses only when present (Jaeger, whose build takes many minutes).
+   */
+  present(tool: StackTool): string | undefined {
+    const cached = join(toolsBinDir(), tool);
+    return userInstalled(tool) ?? (isExecutable(cached) ? cached : undefined);
   }
 
   private async natsServer(): Promise<string> {

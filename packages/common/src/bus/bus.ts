@@ -11,6 +11,7 @@ import { eventCatalog, type Subject } from '../events/catalog';
 import { parseEventData } from '../events/validate';
 import type { Logger } from '../logging';
 import { newEvent, type OutboxEvent } from '../outbox/event';
+import { inPublishSpan, TRACEPARENT_HEADER } from '../tracing';
 import { EventHeaders } from './headers';
 import { ensureStreams, type StreamOptions } from './streams';
 
@@ -93,10 +94,13 @@ export class Bus {
     headers.set(EventHeaders.schemaVersion, String(eventCatalog[subject].schemaVersion));
     headers.set(EventHeaders.correlationId, event.correlationId);
     headers.set(EventHeaders.occurredAt, event.occurredAt.toISOString());
-    return this.js.publish(subject, JSON.stringify(event.data), {
-      msgID: event.id,
-      headers,
-      timeout: this.publishTimeoutMs,
+    return inPublishSpan(event, (traceparent) => {
+      if (traceparent) headers.set(TRACEPARENT_HEADER, traceparent);
+      return this.js.publish(subject, JSON.stringify(event.data), {
+        msgID: event.id,
+        headers,
+        timeout: this.publishTimeoutMs,
+      });
     });
   }
 

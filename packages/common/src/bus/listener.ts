@@ -14,6 +14,7 @@ import { deadLetterSubject, type EventData, eventCatalog, type Subject } from '.
 import { EventSchemaError, OutOfOrderError, PoisonMessageError } from '../events/errors';
 import { parseEventData } from '../events/validate';
 import type { Logger } from '../logging';
+import { inConsumerSpan, TRACEPARENT_HEADER } from '../tracing';
 import type { Bus } from './bus';
 import { DeadLetterHeaders, EventHeaders } from './headers';
 
@@ -304,7 +305,7 @@ export class Listener<S extends Subject = Subject> {
     const stopTimer = metrics?.duration.startTimer({ subject: this.subject });
     let outcome: Outcome;
     try {
-      outcome = await this.settle(taken);
+      outcome = await inConsumerSpan(this.consumed(taken.msg), () => this.settle(taken));
     } catch (error) {
       // Settling itself failed (connection lost mid-ack): the server redelivers after ack_wait.
       this.logger.error(
@@ -315,6 +316,17 @@ export class Listener<S extends Subject = Subject> {
     }
     stopTimer?.();
     metrics?.outcomes.inc({ subject: this.subject, outcome });
+  }
+
+  /** The message as its consumer span names it. */
+  private consumed(msg: JsMsg) {
+    return {
+      subject: this.subject,
+      id: msg.headers?.get(EventHeaders.id) ?? `${this.stream}:${msg.seq}`,
+      consumer: this.durable,
+      deliveryCount: msg.info.deliveryCount,
+      traceparent: msg.headers?.get(TRACEPARENT_HEADER) || undefined,
+    };
   }
 
   private async settle(taken: Taken<S>): Promise<Outcome> {

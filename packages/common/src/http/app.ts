@@ -4,6 +4,7 @@ import { pinoHttp } from 'pino-http';
 import { Histogram, type Registry } from 'prom-client';
 import type { ServiceConfig } from '../config';
 import type { Logger } from '../logging';
+import { httpSpans } from '../tracing';
 import { currentUser, sessionCookie } from './auth';
 import { errorHandler, notFoundHandler } from './error-handler';
 import { DEFAULT_READINESS_TIMEOUT_MS, type ReadinessCheck, runReadiness } from './readiness';
@@ -96,6 +97,7 @@ export function createHttpApp(options: HttpAppOptions): Express {
   app.set('trust proxy', options.trustProxy ?? 'loopback');
   app.use(apiSecurityHeaders(), noStore);
 
+  app.use(httpSpans((req) => trackRoutePattern(req).pattern));
   app.use(requestId());
   app.use(
     pinoHttp({
@@ -175,13 +177,19 @@ function latencyMetrics(histogram: Histogram<'method' | 'route' | 'status'>): Re
   };
 }
 
+// One tracker per request, whoever asks first (the request's span, its latency metric).
+const routePatterns = new WeakMap<Request, { pattern?: string }>();
+
 /**
  * Records the full pattern of the route that handles the request. The router sets `req.route` when a route
  * matches, while `req.baseUrl` still holds the mount path; by the time the response finishes (or an error left
  * a mounted router) baseUrl has been reset, so it has to be read at that moment.
  */
 function trackRoutePattern(req: Request): { pattern?: string } {
+  const tracked = routePatterns.get(req);
+  if (tracked) return tracked;
   const holder: { pattern?: string } = {};
+  routePatterns.set(req, holder);
   let route: unknown;
   Object.defineProperty(req, 'route', {
     configurable: true,

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { correlationIdOrNew } from '../context';
 import type { EventData, Subject } from '../events/catalog';
 import { parseEventData } from '../events/validate';
+import { traceparentField } from '../tracing';
 
 /** An event waiting to be published: what an aggregate's `outbox` array holds. */
 export interface OutboxEvent<S extends Subject = Subject> {
@@ -15,6 +16,8 @@ export interface OutboxEvent<S extends Subject = Subject> {
   correlationId: string;
   /** When the state change was written. */
   occurredAt: Date;
+  /** W3C trace context of the work that caused it, sent as the `traceparent` header (absent when untraced). */
+  traceparent?: string;
 }
 
 /** Options of {@link newEvent}. */
@@ -40,5 +43,6 @@ export function newEvent<S extends Subject>(
     data: parseEventData(subject, data),
     correlationId: options.correlationId ?? correlationIdOrNew(),
     occurredAt: new Date(),
+    ...traceparentField(),
   };
 }

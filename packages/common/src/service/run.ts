@@ -19,6 +19,7 @@ import { createMetricsRegistry } from '../metrics';
 import { OutboxRelay, type OutboxRelayOptions } from '../outbox/relay';
 import { AggregateStore, type StoreOptions } from '../store/aggregate-store';
 import { ChangeNotices } from '../store/notices';
+import { startTracing } from '../tracing';
 
 /** Something with a life cycle that runs beside HTTP, e.g. the expiration scheduler. */
 export interface Worker {
@@ -135,7 +136,7 @@ function countMongoCommands(connection: Connection, metrics: Registry): void {
 }
 
 /**
- * Wires a service: config → Mongo → NATS and streams → `build` (stores, models, routes, listeners, workers)
+ * Wires a service: config → tracing → Mongo → NATS and streams → `build` (stores, models, routes, listeners, workers)
  * → indexes → listeners → relay → workers → HTTP. Each step waits for the previous, so the service only takes
  * requests once it can keep its promises.
  */
@@ -150,6 +151,7 @@ export async function startService<C extends ServiceConfig, P extends ServicePar
   const { name, tuning = {} } = definition;
   const logger = createLogger({ service: name, level: config.LOG_LEVEL });
   const metrics = createMetricsRegistry(name);
+  const tracing = startTracing({ service: name, endpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT });
 
   const connection = await mongoose
     .createConnection(config.MONGO_URL, { serverSelectionTimeoutMS: 10_000, monitorCommands: true })
@@ -258,6 +260,7 @@ export async function startService<C extends ServiceConfig, P extends ServicePar
       notices.disconnect();
       await bus.close();
       await connection.close();
+      await tracing.shutdown();
       logger.info('stopped');
     })();
     return stopping;

@@ -8,6 +8,7 @@ import { parseEventData } from '../events/validate';
 import { type VersionVerdict, versionVerdict } from '../events/versioning';
 import type { OutboxEvent } from '../outbox/event';
 import type { OutboxClaim } from '../outbox/relay';
+import { traceparentField } from '../tracing';
 import { AggregateExistsError, ContentionError } from './errors';
 import type { ChangeNotices } from './notices';
 
@@ -413,6 +414,7 @@ export class AggregateStore<S extends object> {
       data: parseEventData(input.subject, { ...input.data, version }),
       correlationId: correlationIdOrNew(),
       occurredAt: new Date(),
+      ...traceparentField(),
     };
   }
 

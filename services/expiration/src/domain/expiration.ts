@@ -12,6 +12,8 @@ export interface ExpirationState {
   dueSlot: number;
   status: ExpirationStatus;
   firedAt?: Date;
+  /** The trace of the order's creation (absent when untraced): its expiration.complete continues it. */
+  traceparent?: string;
 }
 
 export type Expiration = Versioned<ExpirationState>;
@@ -24,9 +26,15 @@ export function slotOf(at: number): number {
   return Math.floor(at / SLOT_MS);
 }
 
-/** The expiration of an order that expires at `expiresAt`. */
-export function scheduleFor(orderId: string, expiresAt: Date): ExpirationState {
-  return { orderId, expiresAt, dueSlot: slotOf(expiresAt.getTime()), status: 'scheduled' };
+/** The expiration of an order that expires at `expiresAt`, created in the trace named by `traceparent`. */
+export function scheduleFor(orderId: string, expiresAt: Date, traceparent?: string): ExpirationState {
+  return {
+    orderId,
+    expiresAt,
+    dueSlot: slotOf(expiresAt.getTime()),
+    status: 'scheduled',
+    ...(traceparent ? { traceparent } : {}),
+  };
 }
 
 /** Firing an expiration that is due: version 1 with its expiration.complete; undefined when it fired already. */

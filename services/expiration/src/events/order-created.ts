@@ -1,4 +1,4 @@
-import { AggregateExistsError, type AnySubscription, on } from '@ticketing/common';
+import { AggregateExistsError, type AnySubscription, currentTraceparent, on } from '@ticketing/common';
 import { type ExpirationStore, scheduleFor } from '../domain/expiration';
 import type { ExpirationScheduler } from '../scheduler/expiration-scheduler';
 
@@ -10,7 +10,8 @@ export function orderSubscriptions(
   return [
     on('order.created', async (data) => {
       try {
-        scheduler.scheduled(await store.create(data.id, scheduleFor(data.id, new Date(data.expiresAt))));
+        const schedule = scheduleFor(data.id, new Date(data.expiresAt), currentTraceparent());
+        scheduler.scheduled(await store.create(data.id, schedule));
       } catch (error) {
         if (!(error instanceof AggregateExistsError)) throw error;
       }

@@ -1,4 +1,4 @@
-import { ContentionError, type Logger, type Worker } from '@ticketing/common';
+import { ContentionError, inTraceOf, type Logger, type Worker } from '@ticketing/common';
 import { Counter, type Registry } from 'prom-client';
 import { type Expiration, type ExpirationStore, fire, SLOT_MS, slotOf } from '../domain/expiration';
 
@@ -129,8 +129,8 @@ export class ExpirationScheduler implements Worker {
   }
 
   private async fire(job: Expiration): Promise<boolean> {
-    const { changed } = await this.options.store.decide(job._id, (current) =>
-      current ? fire(current, new Date()) : undefined,
+    const { changed } = await inTraceOf(job.traceparent, () =>
+      this.options.store.decide(job._id, (current) => (current ? fire(current, new Date()) : undefined)),
     );
     if (changed) {
       this.fired++;

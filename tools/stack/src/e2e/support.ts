@@ -24,7 +24,7 @@ export interface TestStack {
 /** Starts a real stack (five service processes, NATS, Mongo, gateway) and waits until every service is ready. */
 export async function startTestStack(
   env: Record<string, string> = {},
-  options: Pick<StackOptions, 'sandboxPayments' | 'scale'> = {},
+  options: Pick<StackOptions, 'sandboxPayments' | 'scale' | 'jaeger'> = {},
 ): Promise<TestStack> {
   const dataDir = await mkdtemp(join(tmpdir(), 'ticketing-e2e-'));
   const logFile = join(dataDir, 'stack.log');
