@@ -71,6 +71,10 @@ export type {
 export { AggregateExistsError, ContentionError } from './store/errors';
 export { ChangeNotices, changeNoticeSubject } from './store/notices';
 
+// --- jobs that come due ---
+export { DUE_SLOT_MS, DueScheduler, dueSlotOf } from './scheduler/due-scheduler';
+export type { DueJob, DueSchedulerOptions } from './scheduler/due-scheduler';
+
 // --- service life cycle ---
 export { runService, startService } from './service/run';
 export type {

@@ -208,6 +208,57 @@ describe('apply (a replica of another service’s aggregate)', () => {
   });
 });
 
+describe('apply with an effect', () => {
+  it('runs the effect on the version before, and records the version only once the effect is done', async () => {
+    const id = objectId();
+    const seen: Array<[number, number | undefined]> = [];
+    const effect = (version: number) => async (current: { version: number } | null) => {
+      seen.push([version, current?.version]);
+    };
+    const apply = (version: number, options: { fail?: boolean } = {}) =>
+      store.apply({ id, version }, () => ({ state: ticket(`v${version}`) }), {
+        effect: async (current) => {
+          await effect(version)(current);
+          if (options.fail) throw new Error('effect failed');
+        },
+      });
+    expect(await apply(0)).toBe('applied');
+    // An effect that fails leaves the version unrecorded: the redelivery runs it again, then records.
+    await expect(apply(1, { fail: true })).rejects.toThrow('effect failed');
+    expect(await store.get(id)).toMatchObject({ version: 0 });
+    await expect(apply(2)).rejects.toBeInstanceOf(OutOfOrderError);
+    expect(await apply(1)).toBe('applied');
+    // Once recorded, a redelivery is a duplicate and does not run the effect again.
+    expect(await apply(1)).toBe('duplicate');
+    expect(seen).toEqual([
+      [0, undefined],
+      [1, 0],
+      [1, 0],
+    ]);
+  });
+});
+
+describe('at', () => {
+  it('reads one version as its change wrote it, also one whose head was never written', async () => {
+    const id = objectId();
+    await store.create(id, ticket('v0'));
+    await store.decide(id, (current) => ({ state: { ...current!, title: 'v1' } }));
+    await store.changes.insertOne({
+      _id: `${id}:2`,
+      aggregateId: id,
+      version: 2,
+      state: { ...ticket('v2 without head') },
+      events: [],
+      at: new Date(),
+    });
+    expect(await store.at(id, 0)).toMatchObject({ _id: id, version: 0, title: 'v0' });
+    expect(await store.at(id, 1)).toMatchObject({ _id: id, version: 1, title: 'v1' });
+    expect(await store.at(id, 2)).toMatchObject({ version: 2, title: 'v2 without head' });
+    expect(await store.at(id, 3)).toBeNull();
+    expect(await store.get(id)).toMatchObject({ version: 1 });
+  });
+});
+
 describe('a writer that died between its change and its head', () => {
   async function crashAfterChange(on: AggregateStore<Ticket>, id: string, version: number, ageMs: number) {
     await on.changes.insertOne({

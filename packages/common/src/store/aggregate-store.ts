@@ -191,6 +191,15 @@ export class AggregateStore<S extends object> {
     return found.map((stored) => this.visible(stored));
   }
 
+  /**
+   * Version `version` of the aggregate as that change wrote it, or null when it has no such version (yet). Read
+   * from the change itself, so a version whose writer has not written (or died before) its head is seen too.
+   */
+  async at(id: string, version: number): Promise<Versioned<S> | null> {
+    const change = await this.changes.findOne({ _id: `${id}:${version}` });
+    return change && this.visible({ ...change.state, _id: id, version });
+  }
+
   /** Every version of the aggregate, oldest first: what each change wrote, when, and the events it published. */
   async history(id: string): Promise<ChangeDocument[]> {
     const changes = await this.changes.find({ aggregateId: id }).toArray();
@@ -240,11 +249,16 @@ export class AggregateStore<S extends object> {
    * Without `into`, this store is a replica of that aggregate: same id, same versions, `evolve` gives the state
    * at the new version. With `into`, the version is recorded in aggregate `into` of this store, which `evolve`
    * changes as its next version (tickets follow the versions of each order that holds them).
+   *
+   * `effect` is work the version causes elsewhere that must be done before the version is recorded, given the
+   * aggregate as it was before it: a redelivered event then finds its version unrecorded until the effect is
+   * done, and a later version is held back until then. It runs again after a crash or a lost claim, so it must
+   * be idempotent; once the version is recorded, a redelivery is a duplicate and does not run it.
    */
   async apply(
     source: { id: string; version: number },
     evolve: Decider<S>,
-    options: { into?: string } = {},
+    options: { into?: string; effect?: (current: Versioned<S> | null) => Promise<void> } = {},
   ): Promise<ApplyOutcome> {
     const target = options.into ?? source.id;
     for (let attempt = 1; ; attempt++) {
@@ -265,6 +279,7 @@ export class AggregateStore<S extends object> {
         throw new OutOfOrderError(recorded, source.version);
       }
       const current = stored && this.visible(stored);
+      await options.effect?.(current);
       const decision = await evolve(current);
       const state = decision
         ? stateOf(decision.state as Record<string, unknown>)

@@ -1,4 +1,4 @@
-import type { AggregateStore, Decision, Versioned } from '@ticketing/common';
+import { type AggregateStore, type Decision, dueSlotOf, type Versioned } from '@ticketing/common';
 
 /** `scheduled` until its time comes; `fired` once `expiration.complete` was written (version 1). */
 export type ExpirationStatus = 'scheduled' | 'fired';
@@ -20,18 +20,12 @@ export type Expiration = Versioned<ExpirationState>;
 
 export type ExpirationStore = AggregateStore<ExpirationState>;
 
-export const SLOT_MS = 10_000;
-
-export function slotOf(at: number): number {
-  return Math.floor(at / SLOT_MS);
-}
-
 /** The expiration of an order that expires at `expiresAt`, created in the trace named by `traceparent`. */
 export function scheduleFor(orderId: string, expiresAt: Date, traceparent?: string): ExpirationState {
   return {
     orderId,
     expiresAt,
-    dueSlot: slotOf(expiresAt.getTime()),
+    dueSlot: dueSlotOf(expiresAt),
     status: 'scheduled',
     ...(traceparent ? { traceparent } : {}),
   };
