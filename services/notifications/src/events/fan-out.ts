@@ -1,0 +1,42 @@
+import { AggregateExistsError } from '@ticketing/common';
+import { type DeliveryStore, deliveryIdOf, newDelivery, webhookEventIdOf } from '../domain/delivery';
+import type { AccountStore, WebhookEventType } from '../domain/webhooks';
+
+/** Creates the deliveries of one webhook event to the endpoints of a user that subscribed to it. */
+export type Notify = (notice: {
+  userId: string;
+  type: WebhookEventType;
+  /** What caused it, unique per event (the bus event's id): the webhook event's id is derived from it. */
+  cause: string;
+  occurredAt: Date;
+  data: Record<string, unknown>;
+}) => Promise<void>;
+
+/**
+ * One delivery per (endpoint, event): its id is derived from both and creating it is the claim, so an event that
+ * arrives twice, or a fan-out a crash cut short and a redelivery finishes, creates each delivery once.
+ */
+export function fanOut(
+  accounts: AccountStore,
+  deliveries: DeliveryStore,
+  maxAgeMs: number,
+  created: (endpointId: string, userId: string) => void,
+): Notify {
+  return async ({ userId, type, cause, occurredAt, data }) => {
+    const account = await accounts.get(userId);
+    const id = webhookEventIdOf(type, cause);
+    const event = { id, type, createdAt: occurredAt.toISOString(), data };
+    for (const endpoint of account?.endpoints ?? []) {
+      if (!endpoint.events.includes(type)) continue;
+      try {
+        await deliveries.create(
+          deliveryIdOf(endpoint.id, id),
+          newDelivery(endpoint.id, userId, event, new Date(), maxAgeMs),
+        );
+      } catch (error) {
+        if (!(error instanceof AggregateExistsError)) throw error;
+      }
+      created(endpoint.id, userId);
+    }
+  };
+}

@@ -1,0 +1,4 @@
+import { runService } from '@ticketing/common';
+import { notificationsService } from './app';
+
+runService(notificationsService);
