@@ -279,6 +279,19 @@ describe('a writer that died between its change and its head', () => {
     expect(next.latest).toMatchObject({ title: 'v1 committed', price: 99, version: 2 });
   });
 
+  it('at version 0, is rolled forward by createOnce, which answers the aggregate and says it was not created', async () => {
+    const id = objectId();
+    await crashAfterChange(store, id, 0, 0);
+    expect(await store.get(id)).toBeNull();
+    const again = await store.createOnce(id, ticket('retried'));
+    expect(again).toEqual({
+      head: expect.objectContaining({ title: 'v0 committed', version: 0 }),
+      created: false,
+    });
+    expect(await store.get(id)).toMatchObject({ title: 'v0 committed', version: 0 });
+    expect(await store.createOnce(objectId(), ticket('new'))).toMatchObject({ created: true });
+  });
+
   it('is rolled forward before a replica holds back the next version', async () => {
     const id = objectId();
     await store.apply({ id, version: 0 }, () => ({ state: ticket('v0') }));

@@ -242,6 +242,30 @@ export class AggregateStore<S extends object> {
   }
 
   /**
+   * Creates the aggregate at version 0 unless it exists, and answers it either way: what a handler of a repeated
+   * event calls. A version 0 whose writer died between its change and its head (the claim taken, no head to
+   * find) gets its head now, so a retry after that crash does not leave the aggregate invisible to queries.
+   */
+  async createOnce(
+    id: string,
+    state: S,
+    events: EventInput[] = [],
+  ): Promise<{ head: Head<S>; created: boolean }> {
+    try {
+      return { head: await this.create(id, state, events), created: true };
+    } catch (error) {
+      if (!(error instanceof AggregateExistsError)) throw error;
+    }
+    const head = await this.get(id);
+    if (head) return { head, created: false };
+    const change = await this.changes.findOne({ _id: `${id}:0` });
+    if (!change) throw new AggregateExistsError(id); // unreachable: the claim exists
+    // Writing version 0's head again is harmless: an insert of an existing head is refused and ignored.
+    await this.rollForward(change);
+    return { head: (await this.get(id))!, created: false };
+  }
+
+  /**
    * Applies version `source.version` of another aggregate only on top of version-1 (docs/ARCHITECTURE.md,
    * "Replicas"): once, in order, whatever order and however often the events arrive. 'duplicate' for a version applied already,
    * {@link OutOfOrderError} for one that comes before its predecessor (the listener holds it back).

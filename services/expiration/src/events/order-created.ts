@@ -1,4 +1,4 @@
-import { AggregateExistsError, type AnySubscription, currentTraceparent, on } from '@ticketing/common';
+import { type AnySubscription, currentTraceparent, on } from '@ticketing/common';
 import { type ExpirationStore, scheduleFor } from '../domain/expiration';
 import type { ExpirationScheduler } from '../scheduler/expiration-scheduler';
 
@@ -9,12 +9,10 @@ export function orderSubscriptions(
 ): AnySubscription[] {
   return [
     on('order.created', async (data) => {
-      try {
-        const schedule = scheduleFor(data.id, new Date(data.expiresAt), currentTraceparent());
-        scheduler.scheduled(await store.create(data.id, schedule));
-      } catch (error) {
-        if (!(error instanceof AggregateExistsError)) throw error;
-      }
+      const schedule = scheduleFor(data.id, new Date(data.expiresAt), currentTraceparent());
+      // createOnce: a retry after a crash between the claim and the head still leaves a job the scheduler finds.
+      const { head } = await store.createOnce(data.id, schedule);
+      scheduler.scheduled(head);
     }),
   ];
 }

@@ -1,4 +1,3 @@
-import { AggregateExistsError } from '@ticketing/common';
 import { type DeliveryStore, deliveryIdOf, newDelivery, webhookEventIdOf } from '../domain/delivery';
 import type { AccountStore, WebhookEventType } from '../domain/webhooks';
 
@@ -28,14 +27,10 @@ export function fanOut(
     const event = { id, type, createdAt: occurredAt.toISOString(), data };
     for (const endpoint of account?.endpoints ?? []) {
       if (!endpoint.events.includes(type)) continue;
-      try {
-        await deliveries.create(
-          deliveryIdOf(endpoint.id, id),
-          newDelivery(endpoint.id, userId, event, new Date(), maxAgeMs),
-        );
-      } catch (error) {
-        if (!(error instanceof AggregateExistsError)) throw error;
-      }
+      await deliveries.createOnce(
+        deliveryIdOf(endpoint.id, id),
+        newDelivery(endpoint.id, userId, event, new Date(), maxAgeMs),
+      );
       created(endpoint.id, userId);
     }
   };

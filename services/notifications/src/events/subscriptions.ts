@@ -1,4 +1,4 @@
-import { AggregateExistsError, type AnySubscription, dueSlotOf, on } from '@ticketing/common';
+import { type AnySubscription, dueSlotOf, on } from '@ticketing/common';
 import type { ExpiringStore, OrderReplicaStore, TicketReplicaStore } from '../domain/replicas';
 import type { Notify } from './fan-out';
 
@@ -77,19 +77,15 @@ export function notificationSubscriptions(
           },
         );
         const notifyAt = new Date(expiresAt.getTime() - options.expiringLeadMs);
-        try {
-          await expiring.create(data.id, {
-            userId: data.userId,
-            orderId: data.id,
-            ticketId: data.ticket.id,
-            expiresAt,
-            notifyAt,
-            dueSlot: dueSlotOf(notifyAt),
-            status: 'waiting',
-          });
-        } catch (error) {
-          if (!(error instanceof AggregateExistsError)) throw error;
-        }
+        await expiring.createOnce(data.id, {
+          userId: data.userId,
+          orderId: data.id,
+          ticketId: data.ticket.id,
+          expiresAt,
+          notifyAt,
+          dueSlot: dueSlotOf(notifyAt),
+          status: 'waiting',
+        });
         options.expiringScheduled(data.id);
       },
       byUser,
