@@ -17,6 +17,7 @@ export const gatewayRoutes: ReadonlyArray<readonly [prefix: string, service: str
   ['/api/tickets', 'tickets'],
   ['/api/orders', 'orders'],
   ['/api/payments', 'payments'],
+  ['/api/webhooks', 'notifications'],
 ];
 
 /**

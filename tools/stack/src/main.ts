@@ -30,7 +30,7 @@ async function main(): Promise<void> {
     bold(`  Ticketing is ready (${seconds}s) — the shop: ${stack.url}/`),
     '',
     `    shop         ${stack.url}/`,
-    `    API          ${stack.url}/api/users · /api/tickets · /api/orders · /api/payments`,
+    `    API          ${stack.url}/api/users · /api/tickets · /api/orders · /api/payments · /api/webhooks`,
     `    health       ${stack.url}/api/health`,
     `    NATS         ${stack.natsUrl}  (${stack.infra.nats})`,
     ...(stack.natsNodes.length > 1

@@ -26,8 +26,8 @@ import { SupervisedProcess } from './supervisor';
 export type { StackNatsNode, StackProcess } from './infra';
 export type { StackScale } from './scale';
 
-/** The five services, in start order (auth first: nothing depends on it; expiration last). */
-export const serviceNames = ['auth', 'tickets', 'orders', 'payments', 'expiration'] as const;
+/** The six services, in start order (auth first: nothing depends on it; notifications last: it only listens). */
+export const serviceNames = ['auth', 'tickets', 'orders', 'payments', 'expiration', 'notifications'] as const;
 /** Name of a service. */
 export type ServiceName = (typeof serviceNames)[number];
 
@@ -140,7 +140,7 @@ async function waitForService(name: string, url: string, deadline: number): Prom
 }
 
 /**
- * Starts NATS, Mongo and the payments backend (or uses the configured ones), the five services as supervised
+ * Starts NATS, Mongo and the payments backend (or uses the configured ones), the six services as supervised
  * processes (a crashed one is restarted with back-off), and the gateway; writes `stack.json` for tools.
  */
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
@@ -253,6 +253,14 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         ...options.env,
         ...(name === 'payments' ? payments.env : {}),
         ...(jaeger ? { OTEL_EXPORTER_OTLP_ENDPOINT: jaeger.otlpEndpoint } : {}),
+        // Webhook receivers of local development run on this machine, over plain http.
+        ...(name === 'notifications'
+          ? {
+              WEBHOOK_ALLOW_HTTP: process.env.WEBHOOK_ALLOW_HTTP ?? 'true',
+              WEBHOOK_ALLOW_PRIVATE: process.env.WEBHOOK_ALLOW_PRIVATE ?? 'true',
+              ...options.env,
+            }
+          : {}),
         // Reachable only from this machine, so every outside client comes through the gateway, the one proxy
         // whose X-Forwarded-For the services believe (the gateway replaces whatever a client sent there).
         HOST: '127.0.0.1',

@@ -82,11 +82,12 @@ it('changes nothing when every consumer is reset and every event is delivered ag
       for await (const info of jsm.consumers.list(stream))
         if (info.config.durable_name) consumers.push([stream, info.name]);
     }
-    // tickets 3, orders 5 (the event catalog's consumers), payments 3, expiration 1.
-    expect(consumers).toHaveLength(12);
+    // tickets 3, orders 5 (the event catalog's consumers), payments 3, expiration 1, notifications 5.
+    expect(consumers).toHaveLength(17);
     for (const [stream, name] of consumers) await jsm.consumers.delete(stream, name);
     // Each service recreates its durables at start, from the first message of each stream.
-    for (const service of ['tickets', 'orders', 'payments', 'expiration'] as const) await killHard(service)();
+    for (const service of ['tickets', 'orders', 'payments', 'expiration', 'notifications'] as const)
+      await killHard(service)();
     await eventually(
       async () => {
         for (const [stream, name] of consumers) {

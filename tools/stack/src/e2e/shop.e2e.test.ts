@@ -16,7 +16,7 @@ import {
 } from './browser';
 import { startTestStack, type TestStack } from './support';
 
-// The shop in a real Chromium against a whole started stack (NATS, Mongo, five services, the shop, the gateway).
+// The shop in a real Chromium against a whole started stack (NATS, Mongo, six services, the shop, the gateway).
 // Payments charge through the test kit's Stripe sandbox: it declines tok_chargeDeclined, so the declined-card
 // journey is real too.
 // Reservations last 40 s: long enough to pay on a loaded machine, short enough to watch one expire.
