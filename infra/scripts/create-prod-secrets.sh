@@ -4,7 +4,7 @@
 #   stripe      STRIPE_SECRET_KEY      payments' Stripe key                                from $STRIPE_SECRET_KEY
 #   nats-users  auth tickets orders    one NATS password per service, and admin for       random
 #               payments expiration    operators (the NATS servers read them all)
-#               admin
+#               notifications admin
 # A Secret that already exists is left alone: re-running never rotates a key by accident (infra/README.md
 # explains rotation). Needs kubectl and openssl.
 #   STRIPE_SECRET_KEY=sk_live_... bash infra/scripts/create-prod-secrets.sh
@@ -36,5 +36,6 @@ if exists nats-users; then echo "nats-users: exists, kept"; else
     --from-literal=orders="$(random)" \
     --from-literal=payments="$(random)" \
     --from-literal=expiration="$(random)" \
+    --from-literal=notifications="$(random)" \
     --from-literal=admin="$(random)"
 fi

@@ -4,8 +4,8 @@ import { eventCatalog, type StreamName, type Subject, subjects } from '@ticketin
 // which stream it owns, where its public routes live. Subjects and streams themselves come from the event
 // catalog in @ticketing/common, so a new event shows up here without an edit.
 
-/** The five services, as named in services/<name> and @ticketing/<name>. */
-export const serviceNames = ['auth', 'tickets', 'orders', 'payments', 'expiration'] as const;
+/** The six services, as named in services/<name> and @ticketing/<name>. */
+export const serviceNames = ['auth', 'tickets', 'orders', 'payments', 'expiration', 'notifications'] as const;
 /** One service name. */
 export type ServiceName = (typeof serviceNames)[number];
 
@@ -16,6 +16,7 @@ export const listenedSubjects: Record<ServiceName, readonly Subject[]> = {
   orders: ['ticket.created', 'ticket.updated', 'ticket.refused', 'expiration.complete', 'payment.created'],
   payments: ['order.created', 'order.cancelled', 'order.completed'],
   expiration: ['order.created'],
+  notifications: ['ticket.created', 'ticket.updated', 'order.created', 'order.cancelled', 'order.completed'],
 };
 
 /** The stream whose events a service publishes ("one stream per owning service"). */
@@ -25,6 +26,8 @@ export const ownedStream: Record<ServiceName, Exclude<StreamName, 'DLQ'> | undef
   orders: 'ORDERS',
   payments: 'PAYMENTS',
   expiration: 'EXPIRATION',
+  // Publishes no event of the catalog: its output is webhooks (and dead letters of failed ones).
+  notifications: undefined,
 };
 
 /** The stream a service serves to browsers as Server-Sent Events (its `/updates` route), through ordered consumers. */
@@ -49,6 +52,7 @@ export const publicRoutes: Record<ServiceName, string | undefined> = {
   orders: '/api/orders',
   payments: '/api/payments',
   expiration: undefined,
+  notifications: '/api/webhooks',
 };
 
 /** Health endpoints every service serves on PORT. */

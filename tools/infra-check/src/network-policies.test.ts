@@ -115,14 +115,15 @@ function expectedPaths(): string[] {
   }
   paths.push('prometheus → nats:7979/TCP');
   paths.push(`ingress-nginx → ${webName}:3000/TCP`);
-  paths.push('nats → nats:6222/TCP', 'payments → internet:443/TCP');
+  // Stripe's API, and webhook receivers.
+  paths.push('nats → nats:6222/TCP', 'payments → internet:443/TCP', 'notifications → internet:443/TCP');
   for (const pod of [...pods.map((p) => p.name), 'intruder'])
     paths.push(`${pod} → kube-dns:53/UDP`, `${pod} → kube-dns:53/TCP`);
   return paths.sort();
 }
 
 describe('NetworkPolicies of overlay prod', () => {
-  test('allow exactly the paths the system uses: ingress → HTTP services and the shop, each service → its Mongo and NATS, NATS ↔ NATS, payments → Stripe, DNS, Prometheus → /metrics and the NATS exporters', () => {
+  test('allow exactly the paths the system uses: ingress → HTTP services and the shop, each service → its Mongo and NATS, NATS ↔ NATS, payments → Stripe, notifications → webhook receivers, DNS, Prometheus → /metrics and the NATS exporters', () => {
     expect(allowedPaths(endpoints().policies)).toEqual(expectedPaths());
   });
 
