@@ -86,7 +86,7 @@ export function claimAttempt(
   now: Date,
   claimMs: number,
 ): Decision<DeliveryState> | undefined {
-  if (!delivery || delivery.status !== 'pending' || delivery.nextAttemptAt.getTime() > now.getTime()) {
+  if (delivery?.status !== 'pending' || delivery.nextAttemptAt.getTime() > now.getTime()) {
     return undefined;
   }
   const until = new Date(now.getTime() + claimMs);

@@ -45,6 +45,7 @@ const verificationExample = [
   "  const parts = Object.fromEntries(header.split(',').map((p) => p.split('=')));",
   '  const t = Number(parts.t);',
   '  if (!(Math.abs(Date.now() / 1000 - t) <= toleranceSeconds)) return false;',
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: the receiver's code, shown as text
   "  const expected = createHmac('sha256', secret).update(`${t}.${rawBody}`).digest();",
   "  const given = Buffer.from(parts.v1 ?? '', 'hex');",
   '  return given.length === expected.length && timingSafeEqual(given, expected);',
