@@ -19,8 +19,8 @@ export const notificationsService: ServiceDefinition<NotificationsConfig> = {
       deliveries: store<DeliveryState>('deliveries', {
         indexes: [
           { status: 1, dueSlot: 1 },
-          { endpointId: 1, status: 1, occurredAt: 1 },
-          { endpointId: 1, occurredAt: -1 },
+          { endpointId: 1, status: 1, occurredAt: 1, sequence: 1 },
+          { endpointId: 1, occurredAt: -1, sequence: -1 },
         ],
       }),
       tickets: store<TicketReplica>('tickets'),

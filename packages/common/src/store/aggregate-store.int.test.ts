@@ -285,7 +285,7 @@ describe('a writer that died between its change and its head', () => {
     expect(await store.get(id)).toBeNull();
     const again = await store.createOnce(id, ticket('retried'));
     expect(again).toEqual({
-      head: expect.objectContaining({ title: 'v0 committed', version: 0 }),
+      latest: expect.objectContaining({ title: 'v0 committed', version: 0 }),
       created: false,
     });
     expect(await store.get(id)).toMatchObject({ title: 'v0 committed', version: 0 });

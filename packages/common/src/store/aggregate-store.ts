@@ -242,27 +242,28 @@ export class AggregateStore<S extends object> {
   }
 
   /**
-   * Creates the aggregate at version 0 unless it exists, and answers it either way: what a handler of a repeated
-   * event calls. A version 0 whose writer died between its change and its head (the claim taken, no head to
-   * find) gets its head now, so a retry after that crash does not leave the aggregate invisible to queries.
+   * Creates the aggregate at version 0 unless it exists, and answers its latest version either way: what a
+   * handler of a repeated event calls. A version 0 whose writer died between its change and its head (the claim
+   * taken, nothing for queries to find) gets its head now, so a retry after that crash does not leave the
+   * aggregate invisible.
    */
   async createOnce(
     id: string,
     state: S,
     events: EventInput[] = [],
-  ): Promise<{ head: Head<S>; created: boolean }> {
+  ): Promise<{ latest: Versioned<S>; created: boolean }> {
     try {
-      return { head: await this.create(id, state, events), created: true };
+      return { latest: await this.create(id, state, events), created: true };
     } catch (error) {
       if (!(error instanceof AggregateExistsError)) throw error;
     }
-    const head = await this.get(id);
-    if (head) return { head, created: false };
+    const latest = await this.get(id);
+    if (latest) return { latest, created: false };
     const change = await this.changes.findOne({ _id: `${id}:0` });
     if (!change) throw new AggregateExistsError(id); // unreachable: the claim exists
     // Writing version 0's head again is harmless: an insert of an existing head is refused and ignored.
     await this.rollForward(change);
-    return { head: (await this.get(id))!, created: false };
+    return { latest: (await this.get(id))!, created: false };
   }
 
   /**

@@ -11,8 +11,8 @@ export function orderSubscriptions(
     on('order.created', async (data) => {
       const schedule = scheduleFor(data.id, new Date(data.expiresAt), currentTraceparent());
       // createOnce: a retry after a crash between the claim and the head still leaves a job the scheduler finds.
-      const { head } = await store.createOnce(data.id, schedule);
-      scheduler.scheduled(head);
+      const { latest } = await store.createOnce(data.id, schedule);
+      scheduler.scheduled(latest);
     }),
   ];
 }

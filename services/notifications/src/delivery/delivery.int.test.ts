@@ -3,7 +3,9 @@ import {
   eventually,
   type NatsServerHandle,
   objectId,
+  operationSummary,
   readStream,
+  servedOpenApiPaths,
   signTestUser,
   startNats,
 } from '@ticketing/testing';
@@ -263,7 +265,7 @@ describe('addresses', () => {
     });
     const user = signTestUser();
     // An endpoint registered while its name resolved to a public address (written as registration would).
-    const { head } = await storesOf(running).accounts.decide(user.user.id, (account) =>
+    const { latest } = await storesOf(running).accounts.decide(user.user.id, (account) =>
       register(
         account,
         { url: receiver.url.replace('127.0.0.1', 'localhost'), events: ['order.created'] },
@@ -271,7 +273,7 @@ describe('addresses', () => {
         new Date(),
       ),
     );
-    const webhookId = head!.endpoints[0]!.id;
+    const webhookId = latest!.endpoints[0]!.id;
     await running.context.bus.publish('order.created', orderCreated(user.user.id));
     await eventually(
       async () =>
@@ -304,4 +306,23 @@ it('allows at most 10 endpoints per user', async () => {
     (await request(running.app).delete(`/api/webhooks/${list.body[0].id}`).set('Authorization', user.bearer))
       .status,
   ).toBe(404);
+});
+
+it('documents every operation in its OpenAPI document, with the receiver’s signature check', async () => {
+  const running = await start();
+  const paths = await servedOpenApiPaths(running.app, 'notifications API');
+  expect(
+    Object.fromEntries(
+      Object.entries(operationSummary(paths)).map(([op, { operationId }]) => [op, operationId]),
+    ),
+  ).toEqual({
+    'POST /api/webhooks': 'createWebhook',
+    'GET /api/webhooks': 'listWebhooks',
+    'DELETE /api/webhooks/{id}': 'deleteWebhook',
+    'GET /api/webhooks/{id}/deliveries': 'listWebhookDeliveries',
+    'POST /api/webhooks/{id}/deliveries/{deliveryId}/redeliver': 'redeliverWebhook',
+  });
+  const created = JSON.stringify(paths['/api/webhooks']!.post!.responses['201']);
+  expect(created).toContain('Ticketing-Signature');
+  expect(created).toContain('timingSafeEqual');
 });

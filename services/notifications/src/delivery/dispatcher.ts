@@ -100,7 +100,7 @@ export class DeliveryDispatcher implements Worker {
   private async oldestPending(endpointId: string): Promise<Delivery | undefined> {
     const [head] = await this.options.deliveries.find(
       { endpointId, status: 'pending' },
-      { sort: { occurredAt: 1, _id: 1 }, limit: 1 },
+      { sort: { occurredAt: 1, sequence: 1, _id: 1 }, limit: 1 },
     );
     return head;
   }
@@ -129,8 +129,8 @@ export class DeliveryDispatcher implements Worker {
       const claimed = await deliveries.decide(head._id, (d) => claimAttempt(d, now, claimMs), {
         current: head,
       });
-      if (!claimed.changed || !claimed.head) return; // another replica sends it
-      const attempt = claimed.head;
+      if (!claimed.changed || !claimed.latest) return; // another replica sends it
+      const attempt = claimed.latest;
       const result = await send(
         {
           url: endpoint.url,
@@ -171,7 +171,7 @@ export class DeliveryDispatcher implements Worker {
         'webhook attempt',
       );
       if (outcome === 'retried') {
-        if (recorded.head) this.scheduler.scheduled(recorded.head);
+        if (recorded.latest) this.scheduler.scheduled(recorded.latest);
         return;
       }
     }

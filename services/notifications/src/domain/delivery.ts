@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { type AggregateStore, type Decision, dueSlotOf, type Head } from '@ticketing/common';
+import { type AggregateStore, type Decision, dueSlotOf, type Versioned } from '@ticketing/common';
 import type { AttemptResult } from '../delivery/sender';
 import type { WebhookEventType } from './webhooks';
 
@@ -24,6 +24,8 @@ export interface DeliveryState {
   event: WebhookEvent;
   /** When the event happened: an endpoint's deliveries go out in this order. */
   occurredAt: Date;
+  /** The stream sequence of the event that caused it: the order of events within one millisecond. */
+  sequence: number;
   status: DeliveryStatus;
   attempts: number;
   /** When the next attempt may start; an attempt in flight pushes it out by a claim's length. */
@@ -40,7 +42,7 @@ export interface DeliveryState {
   deliveredAt?: Date;
 }
 
-export type Delivery = Head<DeliveryState>;
+export type Delivery = Versioned<DeliveryState>;
 export type DeliveryStore = AggregateStore<DeliveryState>;
 
 /** The id of the delivery of `eventId` to `endpointId`: 24 hex characters. */
@@ -57,6 +59,7 @@ export function newDelivery(
   endpointId: string,
   userId: string,
   event: WebhookEvent,
+  sequence: number,
   now: Date,
   maxAgeMs: number,
 ): DeliveryState {
@@ -65,6 +68,7 @@ export function newDelivery(
     userId,
     event,
     occurredAt: new Date(event.createdAt),
+    sequence,
     status: 'pending',
     attempts: 0,
     nextAttemptAt: now,

@@ -1,4 +1,4 @@
-import type { AggregateStore, Head } from '@ticketing/common';
+import type { AggregateStore, Versioned } from '@ticketing/common';
 
 /** What the service keeps of a ticket: whose it is and the order holding it (the versions of tickets). */
 export interface TicketReplica {
@@ -29,4 +29,4 @@ export interface ExpiringNotice {
 export type TicketReplicaStore = AggregateStore<TicketReplica>;
 export type OrderReplicaStore = AggregateStore<OrderReplica>;
 export type ExpiringStore = AggregateStore<ExpiringNotice>;
-export type Expiring = Head<ExpiringNotice>;
+export type Expiring = Versioned<ExpiringNotice>;

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { AggregateStore, Decision, Head } from '@ticketing/common';
+import type { AggregateStore, Decision, Versioned } from '@ticketing/common';
 
 /** The events a user can subscribe an endpoint to, and whose they are. */
 export const webhookEventTypes = [
@@ -38,7 +38,7 @@ export interface WebhookAccount {
   endpoints: Endpoint[];
 }
 
-export type Account = Head<WebhookAccount>;
+export type Account = Versioned<WebhookAccount>;
 export type AccountStore = AggregateStore<WebhookAccount>;
 
 /** 24 hex characters, like every id of the system. */

@@ -26,6 +26,7 @@ export function expiringScheduler(
           type: 'order.expiring',
           cause: notice.orderId,
           occurredAt: notice.notifyAt,
+          sequence: 0,
           data: {
             orderId: notice.orderId,
             ticketId: notice.ticketId,

@@ -8,6 +8,8 @@ export type Notify = (notice: {
   /** What caused it, unique per event (the bus event's id): the webhook event's id is derived from it. */
   cause: string;
   occurredAt: Date;
+  /** Its position in its stream: orders events of the same millisecond. */
+  sequence: number;
   data: Record<string, unknown>;
 }) => Promise<void>;
 
@@ -21,7 +23,7 @@ export function fanOut(
   maxAgeMs: number,
   created: (endpointId: string, userId: string) => void,
 ): Notify {
-  return async ({ userId, type, cause, occurredAt, data }) => {
+  return async ({ userId, type, cause, occurredAt, sequence, data }) => {
     const account = await accounts.get(userId);
     const id = webhookEventIdOf(type, cause);
     const event = { id, type, createdAt: occurredAt.toISOString(), data };
@@ -29,7 +31,7 @@ export function fanOut(
       if (!endpoint.events.includes(type)) continue;
       await deliveries.createOnce(
         deliveryIdOf(endpoint.id, id),
-        newDelivery(endpoint.id, userId, event, new Date(), maxAgeMs),
+        newDelivery(endpoint.id, userId, event, sequence, new Date(), maxAgeMs),
       );
       created(endpoint.id, userId);
     }

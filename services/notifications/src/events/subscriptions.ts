@@ -37,6 +37,7 @@ export function notificationSubscriptions(
                 type: 'ticket.reserved',
                 cause: meta.id,
                 occurredAt: meta.occurredAt,
+                sequence: meta.streamSequence,
                 data: reserved,
               });
             }
@@ -46,6 +47,7 @@ export function notificationSubscriptions(
                 type: 'ticket.relisted',
                 cause: meta.id,
                 occurredAt: meta.occurredAt,
+                sequence: meta.streamSequence,
                 data: ticket,
               });
             }
@@ -67,6 +69,7 @@ export function notificationSubscriptions(
                 type: 'order.created',
                 cause: meta.id,
                 occurredAt: meta.occurredAt,
+                sequence: meta.streamSequence,
                 data: {
                   orderId: data.id,
                   ticketId: data.ticket.id,
@@ -105,6 +108,7 @@ export function notificationSubscriptions(
             type: 'order.cancelled',
             cause: meta.id,
             occurredAt: meta.occurredAt,
+            sequence: meta.streamSequence,
             data: cancelled,
           });
         },
@@ -120,6 +124,7 @@ export function notificationSubscriptions(
             type: 'order.completed',
             cause: meta.id,
             occurredAt: meta.occurredAt,
+            sequence: meta.streamSequence,
             data: { ...sold, status: 'complete' },
           });
           const ticket = await tickets.get(data.ticket.id);
@@ -130,6 +135,7 @@ export function notificationSubscriptions(
             type: 'ticket.sold',
             cause: meta.id,
             occurredAt: meta.occurredAt,
+            sequence: meta.streamSequence,
             data: sold,
           });
         },

@@ -2,7 +2,6 @@ import {
   type ApiRouter,
   BadRequestError,
   ConflictError,
-  errorBodySchema,
   NotFoundError,
   type UserPayload,
 } from '@ticketing/common';
@@ -19,7 +18,7 @@ import {
   webhookParamsSchema,
 } from './schemas';
 
-const notFound = { description: 'No such webhook of the caller’s', schema: errorBodySchema };
+const notFound = 'No such webhook of the caller’s';
 
 function webhookView(endpoint: Endpoint) {
   return {
@@ -77,10 +76,7 @@ export function webhookRoutes(api: ApiRouter, options: WebhookRoutesOptions): vo
     body: newWebhookBodySchema,
     responses: {
       201: { description: 'The endpoint, with its secret', schema: createdWebhookSchema },
-      409: {
-        description: 'The caller has WEBHOOK_MAX_ENDPOINTS_PER_USER endpoints',
-        schema: errorBodySchema,
-      },
+      409: 'The caller has WEBHOOK_MAX_ENDPOINTS_PER_USER endpoints',
     },
     handler: async (req, res) => {
       try {
@@ -90,10 +86,10 @@ export function webhookRoutes(api: ApiRouter, options: WebhookRoutesOptions): vo
         throw error;
       }
       const before = new Set(((await accounts.get(req.currentUser!.id))?.endpoints ?? []).map((e) => e.id));
-      const { head, changed } = await accounts.decide(req.currentUser!.id, (account) =>
+      const { latest, changed } = await accounts.decide(req.currentUser!.id, (account) =>
         register(account, req.body, options.maxEndpoints, new Date()),
       );
-      const added = head?.endpoints.find((e) => !before.has(e.id) && e.url === req.body.url);
+      const added = latest?.endpoints.find((e) => !before.has(e.id) && e.url === req.body.url);
       if (!changed || !added) {
         throw new ConflictError(`At most ${options.maxEndpoints} webhooks per user`);
       }
@@ -143,7 +139,7 @@ export function webhookRoutes(api: ApiRouter, options: WebhookRoutesOptions): vo
       const endpoint = await ownEndpoint(req.currentUser!, req.params.id);
       const found = await deliveries.find(
         { endpointId: endpoint.id },
-        { sort: { occurredAt: -1, _id: -1 }, limit: 50 },
+        { sort: { occurredAt: -1, sequence: -1, _id: -1 }, limit: 50 },
       );
       res.status(200).json(found.map(deliveryView));
     },
@@ -158,17 +154,17 @@ export function webhookRoutes(api: ApiRouter, options: WebhookRoutesOptions): vo
     params: deliveryParamsSchema,
     responses: {
       202: { description: 'Pending again', schema: deliverySchema },
-      404: { description: 'No such webhook or delivery of the caller’s', schema: errorBodySchema },
+      404: 'No such webhook or delivery of the caller’s',
     },
     handler: async (req, res) => {
       const endpoint = await ownEndpoint(req.currentUser!, req.params.id);
       const delivery = await deliveries.get(req.params.deliveryId);
       if (!delivery || delivery.endpointId !== endpoint.id) throw new NotFoundError('Delivery not found');
-      const { head } = await deliveries.decide(delivery._id, (current) =>
+      const { latest } = await deliveries.decide(delivery._id, (current) =>
         current ? redeliver(current, new Date(), options.maxAgeMs) : undefined,
       );
-      options.redelivered(head!);
-      res.status(202).json(deliveryView(head!));
+      options.redelivered(latest!);
+      res.status(202).json(deliveryView(latest!));
     },
   });
 }
