@@ -110,7 +110,7 @@ async function startExporter(): Promise<{ url: string; stop(): Promise<void> }> 
 }
 
 /**
- * Starts a nats-server, the five services on it (each with its own database; their listeners create their
+ * Starts a nats-server, the six services on it (each with its own database; their listeners create their
  * durable consumers, their buses the streams), and json-exporter; has one event handled (a ticket listed), then
  * reads every service's /metrics and the exporter's answer to each probe, the NATS pod's address in the target
  * replaced by the test server's.

@@ -242,7 +242,7 @@ describe('every metric the alerts and the dashboard read is one the system reall
     };
   }, 180_000);
 
-  test('read from the five services started with their own code (/metrics) and from json-exporter on a real nats-server', () => {
+  test('read from the six services started with their own code (/metrics) and from json-exporter on a real nats-server', () => {
     for (const service of serviceNames)
       expect([service, exposed.services[service].length > 10]).toEqual([service, true]);
     // The services' listeners made their durable consumers and their buses the streams, DLQ included.
@@ -306,7 +306,7 @@ describe('monitoring in overlay prod (infra/observability, a kustomize Component
     expect(schemaProblems(bad)).not.toEqual([]);
   });
 
-  test('the services PodMonitor scrapes /metrics on the http port of exactly the five services, as job ticketing with their name as service', () => {
+  test('the services PodMonitor scrapes /metrics on the http port of exactly the six services, as job ticketing with their name as service', () => {
     const monitor = named<PodMonitor>(prod(), 'PodMonitor', 'ticketing-services');
     const selected = workloads(prod()).filter((w) =>
       selects(monitor.spec.selector.matchLabels, w.spec.template.metadata?.labels),
