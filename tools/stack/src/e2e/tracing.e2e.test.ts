@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { eventually } from '@ticketing/testing';
+import { launchChromium, newShopper, sellTicket, signUp, visible } from './browser';
 import { ApiClient, listTicket, startTestStack, type TestStack, waitForOrderStatus } from './support';
 
 let test: TestStack;
@@ -154,4 +155,44 @@ it('an order left unpaid expires in the trace of its creation: the timer expirat
     },
     { timeoutMs: 60_000, intervalMs: 1000 },
   );
+}, 180_000);
+
+it('a purchase in the shop is one trace: the browser pays in the trace of its order', async () => {
+  const browser = await launchChromium();
+  try {
+    const [seller, buyer] = [
+      await newShopper(browser, test.stack.url),
+      await newShopper(browser, test.stack.url),
+    ];
+    await signUp(seller);
+    await signUp(buyer);
+    const ticketId = await sellTicket(seller, 'Traced in the shop', '45');
+    await buyer.page.goto(`/tickets/${ticketId}`);
+    const ordered = buyer.page.waitForResponse((r) => r.url().endsWith('/api/orders') && r.status() === 201);
+    await (await visible(buyer.page.getByRole('button', { name: /^Buy for \$/ }))).click();
+    const traceresponse = (await ordered).headers().traceresponse;
+    const traceId = traceresponse?.split('-')[1];
+    expect(traceId).toMatch(/^[0-9a-f]{32}$/);
+    await visible(buyer.page.getByRole('timer'));
+    const paying = buyer.page.waitForRequest((r) => r.url().endsWith('/api/payments'));
+    await buyer.page.getByRole('button', { name: 'Pay $45.00' }).click();
+    expect((await paying).headers().traceparent).toBe(traceresponse);
+    await visible(buyer.page.getByText('Paid. The ticket is yours'), 30_000);
+    await eventually(
+      async () => {
+        const spans = await fetchTrace(traceId!);
+        expect(spans).toContainEqual({
+          span: 'payments POST /api/payments',
+          parent: 'orders POST /api/orders',
+        });
+        expect(spans).toContainEqual({
+          span: 'orders process payment.created',
+          parent: 'payments send payment.created',
+        });
+      },
+      { timeoutMs: 60_000, intervalMs: 1000 },
+    );
+  } finally {
+    await browser.close();
+  }
 }, 180_000);

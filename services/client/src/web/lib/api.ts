@@ -40,16 +40,22 @@ const unreachable = (status: number) =>
   new ApiError(status, [{ message: 'The shop cannot reach its server right now. Try again in a moment.' }]);
 
 /** Calls the API on this origin (the session cookie goes along); throws {@link ApiError} unless 2xx. */
-export async function api<T>(method: string, path: string, body?: unknown): Promise<ApiAnswer<T>> {
+export async function api<T>(
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<ApiAnswer<T>> {
   let response: Response;
   try {
     response = await fetch(path, {
       method,
       credentials: 'same-origin',
-      headers:
-        body === undefined
-          ? { accept: 'application/json' }
-          : { 'content-type': 'application/json', accept: 'application/json' },
+      headers: {
+        accept: 'application/json',
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...headers,
+      },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
   } catch {
@@ -98,3 +104,18 @@ export interface Order {
   version: number;
   ticket: { id: string; title: string; price: number };
 }
+
+/**
+ * A purchase is one trace: the answer to placing an order names its trace (W3C `traceresponse`), and paying
+ * that order continues it (`traceparent`), across pages of this tab.
+ */
+export const purchaseTrace = {
+  remember(orderId: string, answer: ApiAnswer<unknown>): void {
+    const trace = answer.headers.get('traceresponse');
+    if (trace) sessionStorage.setItem(`trace:${orderId}`, trace);
+  },
+  headersFor(orderId: string): Record<string, string> {
+    const trace = sessionStorage.getItem(`trace:${orderId}`);
+    return trace ? { traceparent: trace } : {};
+  },
+};

@@ -1,7 +1,7 @@
 import type { ComponentType } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { FormAlert, Status } from '../components/page';
-import { ApiError, api, type Order } from '../lib/api';
+import { ApiError, api, type Order, purchaseTrace } from '../lib/api';
 import type { ShopConfig } from '../lib/config';
 import { formatPrice } from '../lib/format';
 
@@ -47,13 +47,12 @@ export function PayForm({ order, config, onPaid }: PayFormProps) {
     setState('paying');
     setError(undefined);
     try {
-      await api('POST', '/api/payments', { orderId: order.id, token: cardToken });
+      const trace = purchaseTrace.headersFor(order.id);
+      await api('POST', '/api/payments', { orderId: order.id, token: cardToken }, trace);
       setState('accepted');
-      // The order completes once orders applies the payment: ask a few times in case the live update is late.
-      for (let attempt = 0; attempt < 20; attempt++) {
-        await onPaid();
-        await new Promise((resolve) => setTimeout(resolve, 1000));
-      }
+      // The order completes once orders applies the payment: one request answered when it has (no polling).
+      await api('GET', `/api/orders/${order.id}?waitFor=complete&timeout=10`, undefined, trace);
+      await onPaid();
     } catch (caught) {
       setState('idle');
       setError(caught instanceof ApiError ? caught : new ApiError(0, [{ message: String(caught) }]));

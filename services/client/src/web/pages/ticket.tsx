@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { useLocation } from 'preact-iso';
 import { FormAlert, Page } from '../components/page';
-import { ApiError, api, type Order, type Ticket } from '../lib/api';
+import { ApiError, api, type Order, purchaseTrace, type Ticket } from '../lib/api';
 import { formatPrice } from '../lib/format';
 import { useLiveEvents } from '../lib/live';
 import { useSession } from '../lib/session';
@@ -35,6 +35,7 @@ export function TicketPage({ id }: { id: string }) {
     setError(undefined);
     try {
       const answer = await api<Order>('POST', '/api/orders', { ticketId: id });
+      purchaseTrace.remember(answer.body.id, answer);
       route(`/orders/${answer.body.id}`);
     } catch (caught) {
       setError(caught instanceof ApiError ? caught.message : String(caught));
