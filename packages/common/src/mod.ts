@@ -19,6 +19,7 @@ export type { Tracing, TracingOptions } from './tracing';
 // --- events, bus, outbox ---
 export {
   cancelReasonSchema,
+  currencySchema,
   deadLetterSubject,
   eventCatalog,
   isSubject,
@@ -38,9 +39,11 @@ export {
   priceToCents,
 } from './events/price';
 export { TITLE_MAX_LENGTH, titleSchema } from './events/title';
-export type { EventData, EventDefinition, StreamName, Subject } from './events/catalog';
+export type { EventData, EventDataInput, EventDefinition, StreamName, Subject } from './events/catalog';
 export { EventSchemaError, OutOfOrderError, PoisonMessageError } from './events/errors';
-export { parseEventData } from './events/validate';
+export { parseEventData, schemaVersionOf } from './events/validate';
+export { eventMetaOf, receiveEvent } from './bus/received';
+export type { RawStreamMessage, ReceivedEvent } from './bus/received';
 export { Bus, connectBus, serviceInboxPrefix } from './bus/bus';
 export type { BusOptions, PublishOptions } from './bus/bus';
 export { DeadLetterHeaders, EventHeaders } from './bus/headers';

@@ -72,7 +72,7 @@ describe('publish', () => {
     const [message] = await readStream({ servers: nats.url, stream: 'TICKETS' });
     expect(message!.headers[EventHeaders.id]).toBe('event-2');
     expect(message!.headers[EventHeaders.type]).toBe('ticket.created');
-    expect(message!.headers[EventHeaders.schemaVersion]).toBe('1');
+    expect(message!.headers[EventHeaders.schemaVersion]).toBe('2');
     expect(message!.headers[EventHeaders.correlationId]).toBe('req-42');
     expect(Date.parse(message!.headers[EventHeaders.occurredAt]!)).not.toBeNaN();
   });

@@ -79,12 +79,13 @@ export class Bus {
   }
 
   /**
-   * Publishes an already-built event (from an outbox): its id, correlation id and time are kept. It is validated
-   * again, as the catalog may have changed since the event was written.
+   * Publishes an already-built event (from an outbox): its id, correlation id and time are kept. It is
+   * validated again, as the catalog may have changed since the event was written, and sent in the current schema
+   * version (upcast when it was written in an older one).
    */
   async publishEvent(event: OutboxEvent): Promise<PubAck> {
-    parseEventData(event.subject, event.data);
-    return this.send(event);
+    const data = parseEventData(event.subject, event.data, event.schemaVersion ?? 1);
+    return this.send({ ...event, data });
   }
 
   private send(event: OutboxEvent): Promise<PubAck> {

@@ -6,7 +6,7 @@ import { versionVerdict } from '../events/versioning';
 import { createLogger } from '../logging';
 import { sleep, ticketCreated } from '../test-support/fixtures';
 import { type Bus, connectBus } from './bus';
-import { DeadLetterHeaders } from './headers';
+import { DeadLetterHeaders, EventHeaders } from './headers';
 import { type EventMeta, Listener, type ListenerOptions, on } from './listener';
 
 const logger = createLogger({ service: 'test' });
@@ -292,4 +292,29 @@ it('handles messages of one key one after the other, in stream order, and other 
     expect(mine).toEqual([1, 2, 3].flatMap((v) => [`start ${key}${v}`, `end ${key}${v}`]));
   }
   expect(highest).toBe(2); // a and b at once, never two of one key
+});
+
+describe('schema evolution', () => {
+  it('replays a stream holding ticket.created v1 and v2: the handler gets both in the current shape', async () => {
+    const older = ticketCreated();
+    const { currency: _, ...v1 } = older;
+    // Written as an older publisher did: schema version 1 in the header, no currency in the payload.
+    const headers = natsHeaders();
+    headers.set(EventHeaders.type, 'ticket.created');
+    headers.set(EventHeaders.schemaVersion, '1');
+    await bus.js.publish('ticket.created', JSON.stringify(v1), { headers, msgID: 'v1-event' });
+    const newer = ticketCreated();
+    await bus.publish('ticket.created', newer);
+    const unknown = natsHeaders();
+    unknown.set(EventHeaders.schemaVersion, '3');
+    await bus.js.publish('ticket.created', JSON.stringify(ticketCreated()), { headers: unknown });
+
+    const seen: unknown[] = [];
+    await startListener('ticket.created', async (data) => void seen.push(data), newService());
+    await eventually(() => expect(seen).toHaveLength(2));
+    expect(seen).toEqual([{ ...v1, currency: 'usd' }, newer]);
+    const deadLetters = await readStream({ servers: nats.url, stream: 'DLQ' });
+    expect(deadLetters).toHaveLength(1);
+    expect(deadLetters[0]!.headers[DeadLetterHeaders.error]).toMatch(/schema version 3/);
+  });
 });

@@ -11,28 +11,14 @@ import { nanos, headers as natsHeaders, TimeoutError } from '@nats-io/nats-core'
 import { Counter, Histogram, type Registry } from 'prom-client';
 import { runWithContext } from '../context';
 import { deadLetterSubject, type EventData, eventCatalog, type Subject } from '../events/catalog';
-import { EventSchemaError, OutOfOrderError, PoisonMessageError } from '../events/errors';
-import { parseEventData } from '../events/validate';
+import { OutOfOrderError, PoisonMessageError } from '../events/errors';
 import type { Logger } from '../logging';
 import { inConsumerSpan, TRACEPARENT_HEADER } from '../tracing';
 import type { Bus } from './bus';
 import { DeadLetterHeaders, EventHeaders } from './headers';
+import { type EventMeta, type ReceivedEvent, receiveEvent } from './received';
 
-/** What a handler knows about the message besides its payload. */
-export interface EventMeta {
-  /** Event id (`Nats-Msg-Id`). */
-  id: string;
-  /** The subject it was published on. */
-  subject: Subject;
-  /** Correlation id of the chain of work; also set on the context of the handler. */
-  correlationId: string;
-  /** When the state change that caused it was written (from the header; publish time when absent). */
-  occurredAt: Date;
-  /** 1 on first delivery. */
-  deliveryCount: number;
-  /** Sequence in the stream. */
-  streamSequence: number;
-}
+export type { EventMeta } from './received';
 
 /**
  * Handles one valid payload of its subject. It must be idempotent (the same event may come again) and may meet
@@ -135,7 +121,7 @@ function oneLine(text: string): string {
 }
 
 /** A message read off the consumer: its payload parsed and validated, or why it cannot be. */
-type Taken<S extends Subject> = { msg: JsMsg; data: EventData<S> } | { msg: JsMsg; poison: string };
+type Taken<S extends Subject> = ReceivedEvent<S> & { msg: JsMsg };
 
 /**
  * Runs one subscription: a durable pull consumer of its subject, shared by every replica of the service. It
@@ -236,13 +222,15 @@ export class Listener<S extends Subject = Subject> {
   }
 
   private read(msg: JsMsg): Taken<S> {
-    try {
-      return { msg, data: parseEventData(this.subject, JSON.parse(msg.string())) };
-    } catch (error) {
-      const reason =
-        error instanceof EventSchemaError ? error.message : `malformed JSON: ${(error as Error).message}`;
-      return { msg, poison: reason };
-    }
+    const received = receiveEvent(this.subject, {
+      stream: this.stream,
+      seq: msg.seq,
+      time: msg.time,
+      headers: msg.headers,
+      text: msg.string(),
+      deliveryCount: msg.info.deliveryCount,
+    });
+    return { ...received, msg };
   }
 
   private consumerConfig(): Partial<ConsumerConfig> {
@@ -335,7 +323,7 @@ export class Listener<S extends Subject = Subject> {
       return this.deadLetter(msg, `max deliveries (${this.maxDeliver}) reached`);
     }
     if ('poison' in taken) return this.deadLetter(msg, taken.poison);
-    const meta = this.metaOf(msg);
+    const { meta } = taken;
     const heartbeat = setInterval(() => msg.working(), Math.max(1000, this.ackWaitMs / 2));
     try {
       await runWithContext({ correlationId: meta.correlationId }, () =>
@@ -372,18 +360,6 @@ export class Listener<S extends Subject = Subject> {
     );
     msg.nak(delay);
     return 'retried';
-  }
-
-  private metaOf(msg: JsMsg): EventMeta {
-    const occurredAt = msg.headers?.get(EventHeaders.occurredAt);
-    return {
-      id: msg.headers?.get(EventHeaders.id) ?? `${this.stream}:${msg.seq}`,
-      subject: this.subject,
-      correlationId: msg.headers?.get(EventHeaders.correlationId) || `${this.stream}:${msg.seq}`,
-      occurredAt: occurredAt ? new Date(occurredAt) : msg.time,
-      deliveryCount: msg.info.deliveryCount,
-      streamSequence: msg.seq,
-    };
   }
 
   /**

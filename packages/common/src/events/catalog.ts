@@ -17,6 +17,9 @@ export const orderStatusSchema = z.enum(['created', 'cancelled', 'complete']);
  */
 export const cancelReasonSchema = z.enum(['expired', 'buyer_cancelled', 'price_changed']);
 
+/** The currencies prices are in (payments charge in it; events that carry a price may name it). */
+export const currencySchema = z.enum(['usd']);
+
 /** The streams, one per owning service plus the dead-letter stream. */
 export const streamNames = ['TICKETS', 'ORDERS', 'PAYMENTS', 'EXPIRATION', 'DLQ'] as const;
 /** Name of one stream. */
@@ -28,8 +31,13 @@ export interface EventDefinition<Schema extends z.ZodType = z.ZodType> {
   stream: Exclude<StreamName, 'DLQ'>;
   /** Version of the payload schema, sent in a header so consumers can tell shapes apart. */
   schemaVersion: number;
-  /** Runtime schema; the TypeScript type of the payload is inferred from it. */
+  /** Runtime schema of the current version; the TypeScript type of the payload is inferred from it. */
   schema: Schema;
+  /**
+   * For each earlier version v, how a payload of version v becomes one of version v+1: a consumer reads every
+   * version a stream holds, upcast to the current one before `schema` checks it (see parseEventData).
+   */
+  upcasters?: Readonly<Record<number, (payload: Record<string, unknown>) => Record<string, unknown>>>;
 }
 
 function defineEvent<Schema extends z.ZodType>(definition: EventDefinition<Schema>): EventDefinition<Schema> {
@@ -41,16 +49,19 @@ function defineEvent<Schema extends z.ZodType>(definition: EventDefinition<Schem
  * schema, stream and headers follow from it everywhere.
  */
 export const eventCatalog = {
+  // v2 names the currency of the price; v1 payloads (older history) were all in US dollars.
   'ticket.created': defineEvent({
     stream: 'TICKETS',
-    schemaVersion: 1,
+    schemaVersion: 2,
     schema: z.object({
       id: objectIdSchema,
       version: versionSchema,
       title: titleSchema,
       price: priceSchema,
+      currency: currencySchema.default('usd'),
       userId: objectIdSchema,
     }),
+    upcasters: { 1: (v1) => ({ ...v1, currency: 'usd' }) },
   }),
   'ticket.updated': defineEvent({
     stream: 'TICKETS',
@@ -131,6 +142,9 @@ export type Subject = keyof typeof eventCatalog;
 
 /** The payload type of a subject, inferred from its runtime schema. */
 export type EventData<S extends Subject> = z.infer<(typeof eventCatalog)[S]['schema']>;
+
+/** What a publisher may give for a payload: fields with a default (added in a later version) may be left out. */
+export type EventDataInput<S extends Subject> = z.input<(typeof eventCatalog)[S]['schema']>;
 
 /** Every subject of the catalog. */
 export const subjects = Object.keys(eventCatalog) as Subject[];

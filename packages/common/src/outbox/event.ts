@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { correlationIdOrNew } from '../context';
-import type { EventData, Subject } from '../events/catalog';
+import { type EventData, eventCatalog, type Subject } from '../events/catalog';
 import { parseEventData } from '../events/validate';
 import { traceparentField } from '../tracing';
 
@@ -18,6 +18,8 @@ export interface OutboxEvent<S extends Subject = Subject> {
   occurredAt: Date;
   /** W3C trace context of the work that caused it, sent as the `traceparent` header (absent when untraced). */
   traceparent?: string;
+  /** The schema version `data` was written in (absent on events written before versions were recorded: 1). */
+  schemaVersion?: number;
 }
 
 /** Options of {@link newEvent}. */
@@ -44,5 +46,6 @@ export function newEvent<S extends Subject>(
     correlationId: options.correlationId ?? correlationIdOrNew(),
     occurredAt: new Date(),
     ...traceparentField(),
+    schemaVersion: eventCatalog[subject].schemaVersion,
   };
 }

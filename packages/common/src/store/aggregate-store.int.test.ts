@@ -70,7 +70,7 @@ describe('decide', () => {
       // A change without events has nothing to publish: no relay to tag it with.
       [`${id}:1`, 1, undefined, 0],
     ]);
-    expect(changes[0]!.events[0]!.data).toEqual({ id, version: 0, ...first });
+    expect(changes[0]!.events[0]!.data).toEqual({ id, version: 0, ...first, currency: 'usd' });
     expect(published.map((c) => c._id)).toContain(`${id}:0`);
     expect(published.map((c) => c._id)).not.toContain(`${id}:1`);
   });

@@ -1,14 +1,10 @@
-import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { mongo } from 'mongoose';
-import { correlationIdOrNew } from '../context';
-import type { EventData, Subject } from '../events/catalog';
+import type { EventDataInput, Subject } from '../events/catalog';
 import { OutOfOrderError } from '../events/errors';
-import { parseEventData } from '../events/validate';
 import { type VersionVerdict, versionVerdict } from '../events/versioning';
-import type { OutboxEvent } from '../outbox/event';
+import { newEvent, type OutboxEvent } from '../outbox/event';
 import type { OutboxClaim } from '../outbox/relay';
-import { traceparentField } from '../tracing';
 import { AggregateExistsError, ContentionError } from './errors';
 import type { ChangeNotices } from './notices';
 
@@ -17,7 +13,7 @@ export type Versioned<S> = S & { _id: string; version: number };
 
 /** An event a decision causes; the store stamps it with the version the decision creates. */
 export type EventInput = {
-  [S in Subject]: { subject: S; data: Omit<EventData<S>, 'version'> };
+  [S in Subject]: { subject: S; data: Omit<EventDataInput<S>, 'version'> };
 }[Subject];
 
 /** What a decision wants: the aggregate's next state and the events that announce it. */
@@ -399,7 +395,7 @@ export class AggregateStore<S extends object> {
     inputs: EventInput[],
   ): Promise<Versioned<S> | null> {
     // Built (and validated) before the insert: an event that fails its schema fails the write, not the relay.
-    const events = inputs.map((input) => this.outboxEvent(input, version));
+    const events = inputs.map((input) => newEvent(input.subject, { ...input.data, version }));
     const claim = events.length > 0 ? this.wiring.outbox?.claim() : undefined;
     const change: ChangeDocument = {
       _id: `${id}:${version}`,
@@ -445,17 +441,6 @@ export class AggregateStore<S extends object> {
     this.recent.delete(head._id);
     this.recent.set(head._id, head);
     if (this.recent.size > RECENT_HEADS) this.recent.delete(this.recent.keys().next().value!);
-  }
-
-  private outboxEvent(input: EventInput, version: number): OutboxEvent {
-    return {
-      id: randomUUID(),
-      subject: input.subject,
-      data: parseEventData(input.subject, { ...input.data, version }),
-      correlationId: correlationIdOrNew(),
-      occurredAt: new Date(),
-      ...traceparentField(),
-    };
   }
 
   private async writeHead(id: string, version: number, state: Record<string, unknown>): Promise<void> {

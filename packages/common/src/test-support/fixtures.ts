@@ -5,7 +5,15 @@ import type { EventData } from '../events/catalog';
 export function ticketCreated(
   overrides: Partial<EventData<'ticket.created'>> = {},
 ): EventData<'ticket.created'> {
-  return { id: objectId(), version: 0, title: 'Concert', price: 20, userId: objectId(), ...overrides };
+  return {
+    id: objectId(),
+    version: 0,
+    title: 'Concert',
+    price: 20,
+    currency: 'usd',
+    userId: objectId(),
+    ...overrides,
+  };
 }
 
 /** Resolves after `ms` milliseconds. */

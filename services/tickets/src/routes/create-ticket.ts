@@ -37,7 +37,7 @@ export function createTicketRoute(api: ApiRouter, tickets: TicketStore, perSelle
       const id = new Types.ObjectId().toHexString();
       const state: TicketState = { title, priceCents, userId, orderId: null, sold: false };
       const ticket = await tickets.create(id, state, [
-        { subject: 'ticket.created', data: ticketEventData(id, state) },
+        { subject: 'ticket.created', data: { ...ticketEventData(id, state), currency: 'usd' } },
       ]);
       res.status(201).json(ticketView(ticket));
     },

@@ -79,6 +79,7 @@ describe('POST /api/tickets', () => {
       version: 0,
       title: 'Opera night',
       price: 12.5,
+      currency: 'usd',
       userId: owner.user.id,
     });
     // Published and acknowledged: the stream holds the change's event.
