@@ -6,6 +6,7 @@ import { OnSaleListing } from './models/on-sale';
 import { createTicketRoute } from './routes/create-ticket';
 import { listTicketsRoute } from './routes/list-tickets';
 import { showTicketRoute } from './routes/show-ticket';
+import { ticketHistoryRoute } from './routes/ticket-history';
 import { ticketUpdatesRoute } from './routes/ticket-updates';
 import { updateTicketRoute } from './routes/update-ticket';
 
@@ -31,6 +32,7 @@ export const ticketsService: ServiceDefinition<TicketsConfig> = {
         createTicketRoute(api, tickets, perSeller);
         listTicketsRoute(api, listing);
         showTicketRoute(api, tickets);
+        ticketHistoryRoute(api, tickets);
         updateTicketRoute(api, tickets);
       },
       listeners: orderEventSubscriptions(tickets, logger),

@@ -415,6 +415,10 @@ describe('GET /openapi.json', () => {
         operationId: 'updateTicket',
         statuses: ['200', '400', '401', '403', '404', '409', '413', '415', '500'],
       },
+      'GET /api/tickets/{id}/history': {
+        operationId: 'ticketHistory',
+        statuses: ['200', '400', '401', '403', '404', '500'],
+      },
     });
 
     const create = paths['/api/tickets']!.post!;
