@@ -49,13 +49,21 @@ export type { BusOptions, PublishOptions } from './bus/bus';
 export { DeadLetterHeaders, EventHeaders } from './bus/headers';
 export { followStream } from './bus/follow';
 export type { FollowedMessage, FollowOptions, StreamFollower } from './bus/follow';
-export { aggregateIdOf, durableName, Listener, on } from './bus/listener';
+export { aggregateIdOf, durableName, Listener, on, replicate } from './bus/listener';
 export type { EventHandler, EventMeta, ListenerOptions, Subscription } from './bus/listener';
 export { ensureStreams, streamConfig } from './bus/streams';
 export type { StreamOptions } from './bus/streams';
 export { newEvent } from './outbox/event';
 export type { NewEventOptions, OutboxEvent } from './outbox/event';
 export { OutboxRelay } from './outbox/relay';
+export { replayService } from './replay/replay';
+export type {
+  ReplayOptions,
+  ReplayProgress,
+  ReplayReport,
+  ReplayStart,
+  StoreComparison,
+} from './replay/replay';
 export type { EventPublisher, OutboxClaim, OutboxRelayOptions, OutboxSource } from './outbox/relay';
 
 // --- the store of versioned aggregates ---

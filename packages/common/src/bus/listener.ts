@@ -13,6 +13,7 @@ import { runWithContext } from '../context';
 import { deadLetterSubject, type EventData, eventCatalog, type Subject } from '../events/catalog';
 import { OutOfOrderError, PoisonMessageError } from '../events/errors';
 import type { Logger } from '../logging';
+import type { AggregateStore } from '../store/aggregate-store';
 import { inConsumerSpan, TRACEPARENT_HEADER } from '../tracing';
 import type { Bus } from './bus';
 import { DeadLetterHeaders, EventHeaders } from './headers';
@@ -38,6 +39,14 @@ export interface Subscription<S extends Subject = Subject> {
    * aggregate the event is about, see {@link aggregateIdOf}).
    */
   readonly key?: (data: EventData<S>) => string;
+  /**
+   * What a replay of history runs for this subject (see {@link replicate} and replay/replay.ts): the part of `handle` that writes the
+   * service's view of other services' aggregates, without its side effects (charges, refunds, timers).
+   * Absent: the subscription is not replayed.
+   */
+  readonly replay?: EventHandler<S>;
+  /** The stores `replay` writes: what a replay rebuilds and compares. */
+  readonly rebuilds?: ReadonlyArray<AggregateStore<object>>;
 }
 
 /** A subscription table entry: `on('payment.created', completeOrder)`. */
@@ -47,6 +56,32 @@ export function on<S extends Subject>(
   options: { key?: (data: EventData<S>) => string } = {},
 ): Subscription<S> {
   return { subject, handle, key: options.key };
+}
+
+/**
+ * A subscription table entry that keeps a replica (`store`) of another service's aggregates with `apply`, then
+ * runs `then` (its side effects). A replay of history runs `apply` alone, so a service's replicas can be rebuilt
+ * from the streams through the very code that keeps them: `replicate('ticket.created', tickets, copyTicket)`.
+ */
+export function replicate<S extends Subject>(
+  subject: S,
+  store: AggregateStore<object> | ReadonlyArray<AggregateStore<object>>,
+  apply: EventHandler<S>,
+  options: { key?: (data: EventData<S>) => string; then?: EventHandler<S> } = {},
+): Subscription<S> {
+  const { then } = options;
+  return {
+    subject,
+    key: options.key,
+    handle: then
+      ? async (data, meta) => {
+          await apply(data, meta);
+          await then(data, meta);
+        }
+      : apply,
+    replay: apply,
+    rebuilds: Array.isArray(store) ? store : [store as AggregateStore<object>],
+  };
 }
 
 /** The aggregate an event is about: its `id`, or the `orderId` of events that name an order only. */

@@ -1,4 +1,4 @@
-import { type AnySubscription, on, PoisonMessageError } from '@ticketing/common';
+import { type AnySubscription, on, PoisonMessageError, replicate } from '@ticketing/common';
 import type { OrderBook, OrdersStores } from '../models/order-book';
 
 export function orderSubscriptions(stores: OrdersStores, book: OrderBook): AnySubscription[] {
@@ -19,8 +19,9 @@ export function orderSubscriptions(stores: OrdersStores, book: OrderBook): AnySu
     }
   };
   return [
-    on('ticket.created', copyTicket),
-    on('ticket.updated', copyTicket),
+    // The ticket replica: what `npm run replay -- orders` rebuilds from the TICKETS stream.
+    replicate('ticket.created', stores.tickets, copyTicket),
+    replicate('ticket.updated', stores.tickets, copyTicket),
     // The tickets service would not reserve the ticket at the order's price: the order cannot complete.
     on('ticket.refused', (data) => cancel(data.orderId, 'price_changed'), { key: (data) => data.orderId }),
     on('expiration.complete', (data) => cancel(data.orderId, 'expired')),

@@ -1,4 +1,4 @@
-import { type AnySubscription, type Logger, on } from '@ticketing/common';
+import { type AnySubscription, type Logger, replicate } from '@ticketing/common';
 import type { OrderCopyStore, OrderStatus } from '../domain/payment';
 import { type RefundDeps, refundPaymentOfOrder } from './refund-payment';
 
@@ -12,19 +12,21 @@ export function orderSubscriptions(
   const applyStatus = (data: { id: string; version: number }, status: OrderStatus) =>
     orders.apply(data, (order) => (order ? { state: { ...order, status } } : undefined));
   return [
-    on('order.created', (data) =>
+    replicate('order.created', orders, (data) =>
       orders.apply(data, () => ({
         state: { userId: data.userId, price: data.ticket.price, status: data.status },
       })),
     ),
     // The refund check runs on every delivery, not only when the status changed, so a crash between the two
     // steps is made good by the redelivery (a payment that lands on a cancelled order is refunded).
-    on('order.cancelled', async (data) => {
-      await applyStatus(data, 'cancelled');
-      if ((await refundPaymentOfOrder(refunds, data.id)) === 'refunded') {
-        logger.info({ orderId: data.id }, 'payment of cancelled order refunded');
-      }
+    // A replay of history rebuilds the replica only: it refunds nothing.
+    replicate('order.cancelled', orders, (data) => applyStatus(data, 'cancelled'), {
+      then: async (data) => {
+        if ((await refundPaymentOfOrder(refunds, data.id)) === 'refunded') {
+          logger.info({ orderId: data.id }, 'payment of cancelled order refunded');
+        }
+      },
     }),
-    on('order.completed', (data) => applyStatus(data, 'complete')),
+    replicate('order.completed', orders, (data) => applyStatus(data, 'complete')),
   ];
 }
