@@ -60,23 +60,23 @@ export function on<S extends Subject>(
 
 /**
  * A subscription table entry that keeps a replica (`store`) of another service's aggregates with `apply`, then
- * runs `then` (its side effects). A replay of history runs `apply` alone, so a service's replicas can be rebuilt
+ * runs `sideEffects`. A replay of history runs `apply` alone, so a service's replicas can be rebuilt
  * from the streams through the very code that keeps them: `replicate('ticket.created', tickets, copyTicket)`.
  */
 export function replicate<S extends Subject>(
   subject: S,
   store: AggregateStore<object> | ReadonlyArray<AggregateStore<object>>,
   apply: EventHandler<S>,
-  options: { key?: (data: EventData<S>) => string; then?: EventHandler<S> } = {},
+  options: { key?: (data: EventData<S>) => string; sideEffects?: EventHandler<S> } = {},
 ): Subscription<S> {
-  const { then } = options;
+  const { sideEffects } = options;
   return {
     subject,
     key: options.key,
-    handle: then
+    handle: sideEffects
       ? async (data, meta) => {
           await apply(data, meta);
-          await then(data, meta);
+          await sideEffects(data, meta);
         }
       : apply,
     replay: apply,

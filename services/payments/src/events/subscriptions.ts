@@ -21,7 +21,7 @@ export function orderSubscriptions(
     // steps is made good by the redelivery (a payment that lands on a cancelled order is refunded).
     // A replay of history rebuilds the replica only: it refunds nothing.
     replicate('order.cancelled', orders, (data) => applyStatus(data, 'cancelled'), {
-      then: async (data) => {
+      sideEffects: async (data) => {
         if ((await refundPaymentOfOrder(refunds, data.id)) === 'refunded') {
           logger.info({ orderId: data.id }, 'payment of cancelled order refunded');
         }
