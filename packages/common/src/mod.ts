@@ -57,6 +57,8 @@ export { newEvent } from './outbox/event';
 export type { NewEventOptions, OutboxEvent } from './outbox/event';
 export { OutboxRelay } from './outbox/relay';
 export { replayService } from './replay/replay';
+export { forgetUser, pseudonymOf } from './erasure/forget-user';
+export type { UserData } from './erasure/forget-user';
 export type {
   ReplayOptions,
   ReplayProgress,

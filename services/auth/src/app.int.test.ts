@@ -1,9 +1,11 @@
 import { errorBodySchema, jsonSchema, type RunningService, startService } from '@ticketing/common';
 import {
+  eventually,
   type MongoHandle,
   type NatsServerHandle,
   type OpenApiPaths,
   operationSummary,
+  readStream,
   responseSchema,
   servedOpenApiPaths,
   signTestUser,
@@ -561,6 +563,7 @@ describe('GET /openapi.json', () => {
       },
       'POST /api/users/signout': { operationId: 'signOut', statuses: ['200', '500'] },
       'GET /api/users/currentuser': { operationId: 'getCurrentUser', statuses: ['200', '500'] },
+      'DELETE /api/users/me': { operationId: 'deleteAccount', statuses: ['204', '401', '500'] },
     });
 
     const signupOp = paths['/api/users/signup']!.post!;
@@ -602,5 +605,47 @@ describe('GET /openapi.json', () => {
       { cookieAuth: [] },
       { bearerAuth: [] },
     ]);
+  });
+});
+
+describe('DELETE /api/users/me', () => {
+  it('deletes the account: 204, user.deleted (the id, no email) on USERS, the token stops working', async () => {
+    const email = freshEmail();
+    const signedUp = await signup(email);
+    const cookie = cookieOf(signedUp);
+    const token = signedUp.body.token as string;
+    const res = await api().delete('/api/users/me').set('Cookie', cookie);
+    expect(res.status).toBe(204);
+    expect(res.text).toBe('');
+    expect(await userModel(running.context.connection).exists({ email })).toBeNull();
+
+    const events = await eventually(async () => {
+      const messages = (await readStream({ servers: nats.url, stream: 'USERS' })).filter(
+        (message) => (message.data as { id?: string }).id === signedUp.body.id,
+      );
+      expect(messages).toHaveLength(1);
+      return messages;
+    });
+    expect(events[0]!.subject).toBe('user.deleted');
+    expect(events[0]!.data).toEqual({ id: signedUp.body.id, version: 0 });
+    expect(events[0]!.raw).not.toContain(email);
+    expect(JSON.stringify(events[0]!.headers)).not.toContain(email);
+
+    for (const credentials of [{ Cookie: cookie }, { Authorization: `Bearer ${token}` }]) {
+      const me = await api().get('/api/users/currentuser').set(credentials);
+      expect(me.body).toEqual({ currentUser: null });
+      expect((await api().delete('/api/users/me').set(credentials)).status).toBe(401);
+    }
+    expect((await signin(email)).status).toBe(400);
+    // The email is free again: a new account, another id.
+    const again = await signup(email);
+    expect(again.status).toBe(201);
+    expect(again.body.id).not.toBe(signedUp.body.id);
+  });
+
+  it('answers 401 without a signed-in user', async () => {
+    const res = await api().delete('/api/users/me');
+    expect(res.status).toBe(401);
+    expect(res.body.errors).toHaveLength(1);
   });
 });

@@ -1,4 +1,4 @@
-import { EventStreamHub, type ServiceDefinition } from '@ticketing/common';
+import { EventStreamHub, forgetUser, type ServiceDefinition } from '@ticketing/common';
 import { type OrdersConfig, ordersConfigSchema } from './config';
 import type { BuyerState } from './domain/buyer';
 import type { OrderState } from './domain/order';
@@ -43,7 +43,19 @@ export const ordersService: ServiceDefinition<OrdersConfig> = {
         orderUpdatesRoute(app, updates, openOrderIds);
         orderRoutes(api, stores.orders, book);
       },
-      listeners: orderSubscriptions(stores, book),
+      listeners: [
+        ...orderSubscriptions(stores, book),
+        // Erasure: orders keep their money facts under the buyer's pseudonym; the list of a buyer's unpaid
+        // orders is about that buyer alone.
+        forgetUser(config.JWT_KEY, {
+          pseudonymize: [
+            { store: stores.orders, paths: ['userId'] },
+            { store: stores.tickets, paths: ['userId'] },
+            { store: stores.reservations, paths: ['cooldowns.*'] },
+          ],
+          forget: [stores.buyers],
+        }),
+      ],
       workers: [updates],
       stores,
     };

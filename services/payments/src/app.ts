@@ -1,4 +1,4 @@
-import type { ServiceContext, ServiceDefinition } from '@ticketing/common';
+import { forgetUser, type ServiceContext, type ServiceDefinition } from '@ticketing/common';
 import type { ChargeDeps } from './charging/order-charge';
 import { type PaymentsConfig, paymentsConfigSchema } from './config';
 import type { OrderCopy, PaymentState } from './domain/payment';
@@ -44,7 +44,17 @@ export function createPaymentsService(
       };
       return {
         routes: (api) => declareNewPayment(api, { ...deps, orders }),
-        listeners: orderSubscriptions(orders, deps, context.logger),
+        listeners: [
+          ...orderSubscriptions(orders, deps, context.logger),
+          // Erasure: the money facts stay, under the buyer's pseudonym.
+          forgetUser(context.config.JWT_KEY, {
+            pseudonymize: [
+              { store: orders, paths: ['userId'] },
+              { store: payments, paths: ['userId'] },
+            ],
+            records: [{ collection: deps.claims.collection as never, field: 'userId' }],
+          }),
+        ],
         stores: { orders, payments },
       };
     },

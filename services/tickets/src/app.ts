@@ -1,4 +1,4 @@
-import { EventStreamHub, type ServiceDefinition } from '@ticketing/common';
+import { EventStreamHub, forgetUser, type ServiceDefinition } from '@ticketing/common';
 import { type TicketsConfig, ticketsConfigSchema } from './config';
 import type { TicketState } from './domain/ticket';
 import { orderEventSubscriptions } from './events/order-events';
@@ -35,7 +35,11 @@ export const ticketsService: ServiceDefinition<TicketsConfig> = {
         ticketHistoryRoute(api, tickets);
         updateTicketRoute(api, tickets);
       },
-      listeners: orderEventSubscriptions(tickets, logger),
+      listeners: [
+        ...orderEventSubscriptions(tickets, logger),
+        // Erasure: a seller's tickets stay (orders and payments refer to them), under the seller's pseudonym.
+        forgetUser(config.JWT_KEY, { pseudonymize: [{ store: tickets, paths: ['userId'] }] }),
+      ],
       workers: [listing, updates],
       stores: { tickets },
     };

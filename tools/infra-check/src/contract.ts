@@ -12,16 +12,23 @@ export type ServiceName = (typeof serviceNames)[number];
 /** The subjects each service listens to (the event catalog: "consumed by"). */
 export const listenedSubjects: Record<ServiceName, readonly Subject[]> = {
   auth: [],
-  tickets: ['order.created', 'order.cancelled', 'order.completed'],
-  orders: ['ticket.created', 'ticket.updated', 'ticket.refused', 'expiration.complete', 'payment.created'],
-  payments: ['order.created', 'order.cancelled', 'order.completed'],
+  tickets: ['order.created', 'order.cancelled', 'order.completed', 'user.deleted'],
+  orders: [
+    'ticket.created',
+    'ticket.updated',
+    'ticket.refused',
+    'expiration.complete',
+    'payment.created',
+    'user.deleted',
+  ],
+  payments: ['order.created', 'order.cancelled', 'order.completed', 'user.deleted'],
   expiration: ['order.created'],
   notifications: ['ticket.created', 'ticket.updated', 'order.created', 'order.cancelled', 'order.completed'],
 };
 
 /** The stream whose events a service publishes ("one stream per owning service"). */
 export const ownedStream: Record<ServiceName, Exclude<StreamName, 'DLQ'> | undefined> = {
-  auth: undefined,
+  auth: 'USERS',
   tickets: 'TICKETS',
   orders: 'ORDERS',
   payments: 'PAYMENTS',

@@ -56,7 +56,7 @@ export function expectedPublish(service: ServiceName): string[] {
     );
   }
   // Replicas wake each other's read-your-writes waits (ChangeNotices): core NATS, no JetStream.
-  if (service !== 'auth') allow.push(changeNoticeSubject(service));
+  allow.push(changeNoticeSubject(service));
   const served = eventStreamOf[service];
   if (served) {
     // The ordered consumers of its event stream (EventStreamHub): random names, no filter subject.
@@ -71,7 +71,7 @@ export function expectedPublish(service: ServiceName): string[] {
  */
 export function expectedSubscribe(service: ServiceName): string[] {
   const inbox = `${serviceInboxPrefix(service)}.>`;
-  return service === 'auth' ? [inbox] : [inbox, changeNoticeSubject(service)];
+  return [inbox, changeNoticeSubject(service)];
 }
 
 /** The environment variable a user's password comes from (auth.conf ↔ the NATS container's env). */

@@ -16,18 +16,21 @@ async function definitionOf(service: ReplayableService): Promise<ServiceDefiniti
 }
 
 /**
- * A replay writes replicas only: it signs nothing and charges nothing, but the services' config schemas want
- * their secrets all the same. Stand-ins, unless the environment gives the real ones.
+ * The secrets a replay needs: the JWT key, from which erasure derives the pseudonyms of erased users (a rebuilt
+ * replica must be erased like the live one), by default the key `npm start` gives its services
+ * (tools/stack/src/stack.ts). It charges nothing, but payments' config schema wants a Stripe key all the same.
  */
-const unusedSecrets: Record<ReplayableService, Record<string, string>> = {
-  orders: { JWT_KEY: 'replay-signs-nothing' },
-  payments: { JWT_KEY: 'replay-signs-nothing', STRIPE_SECRET_KEY: 'sk_test_replay_charges_nothing' },
+const LOCAL_STACK_JWT_KEY = 'local-stack-dev-key-not-for-production';
+const stubSecrets: Record<ReplayableService, Record<string, string>> = {
+  orders: {},
+  payments: { STRIPE_SECRET_KEY: 'sk_test_replay_charges_nothing' },
 };
 
 async function main(): Promise<number> {
   const args = parseArgs(process.argv.slice(2));
   const env = {
-    ...unusedSecrets[args.service],
+    JWT_KEY: LOCAL_STACK_JWT_KEY,
+    ...stubSecrets[args.service],
     ...process.env,
     ...locateService(args.service, process.env),
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'error',

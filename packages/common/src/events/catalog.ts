@@ -21,7 +21,7 @@ export const cancelReasonSchema = z.enum(['expired', 'buyer_cancelled', 'price_c
 export const currencySchema = z.enum(['usd']);
 
 /** The streams, one per owning service plus the dead-letter stream. */
-export const streamNames = ['TICKETS', 'ORDERS', 'PAYMENTS', 'EXPIRATION', 'DLQ'] as const;
+export const streamNames = ['TICKETS', 'ORDERS', 'PAYMENTS', 'EXPIRATION', 'USERS', 'DLQ'] as const;
 /** Name of one stream. */
 export type StreamName = (typeof streamNames)[number];
 
@@ -134,6 +134,12 @@ export const eventCatalog = {
     stream: 'EXPIRATION',
     schemaVersion: 1,
     schema: z.object({ orderId: objectIdSchema, version: versionSchema }),
+  }),
+  // The account was deleted: every service forgets or pseudonymizes what it holds about the user (erasure).
+  'user.deleted': defineEvent({
+    stream: 'USERS',
+    schemaVersion: 1,
+    schema: z.object({ id: objectIdSchema, version: versionSchema }),
   }),
 } as const;
 

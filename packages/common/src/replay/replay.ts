@@ -214,6 +214,10 @@ export async function replayService<C extends ServiceConfig>(
     for (const store of rebuilt) await store.init();
 
     const subjectsByStream = new Map<string, Subject[]>();
+    // Streams of the subscriptions that rebuild a replica first, then those that only change what was rebuilt
+    // (erasure): an erased user's data is erased from the rebuilt replica as it was from the live one.
+    const rebuilding = (s: Subscription) => (s.rebuilds?.length ?? 0) > 0;
+    replayed.sort((a, b) => Number(rebuilding(b)) - Number(rebuilding(a)));
     for (const { subject } of replayed) {
       const stream = eventCatalog[subject].stream;
       subjectsByStream.set(stream, [...(subjectsByStream.get(stream) ?? []), subject]);

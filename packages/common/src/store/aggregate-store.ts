@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { mongo } from 'mongoose';
+import { replacedEverywhere } from '../erasure/replace';
 import type { EventDataInput, Subject } from '../events/catalog';
 import { OutOfOrderError } from '../events/errors';
 import { type VersionVerdict, versionVerdict } from '../events/versioning';
@@ -103,6 +104,9 @@ function stateOf(head: Record<string, unknown>): Record<string, unknown> {
   return state;
 }
 
+/** The notice key of a change to every aggregate of a store (an erasure rewrote them in place). */
+const ALL_AGGREGATES = '*';
+
 /** Heads a store keeps at hand for decisions (see `recent`). */
 const RECENT_HEADS = 10_000;
 
@@ -149,6 +153,8 @@ export class AggregateStore<S extends object> {
     this.repairAfterMs = wiring.repairAfterMs ?? 2000;
     this.maxAttempts = wiring.maxAttempts ?? 10;
     this.waitMs = wiring.waitMs ?? 3000;
+    // Another replica rewrote documents of this store in place (an erasure): what this one cached is stale.
+    wiring.notices?.watch(name, ALL_AGGREGATES, () => this.recent.clear());
   }
 
   /** Creates the indexes: the heads' own and an aggregate's history (the relay adds its own). */
@@ -370,6 +376,58 @@ export class AggregateStore<S extends object> {
     } finally {
       stopWatching?.();
     }
+  }
+
+  /**
+   * Erasure, the one exception to "every change is one insert": replaces `value` (a user id), wherever it
+   * occurs as a value or a key, by `replacement` in the heads and the whole history of the aggregates whose
+   * `paths` hold it (`userId`, or `cooldowns.*` for the keys of a map). History is rewritten in place, without a
+   * new version; events already published keep what they said (what the bus holds is the streams' business).
+   * Runs until a pass finds nothing left (a head written meanwhile from an older read is rewritten by the next
+   * pass), and tells the service's other replicas to drop the heads they cached. Resolves with the documents
+   * rewritten.
+   */
+  async rewrite(value: string, replacement: string, paths: readonly string[]): Promise<number> {
+    const filter = (prefix: string) => ({
+      $or: paths.map((path) =>
+        path.endsWith('.*')
+          ? { [`${prefix}${path.slice(0, -2)}.${value}`]: { $exists: true } }
+          : { [`${prefix}${path}`]: value },
+      ),
+    });
+    let rewritten = 0;
+    for (let pass = 1; pass <= this.maxAttempts; pass++) {
+      let found = 0;
+      for (const change of await this.changes
+        .find(filter('state.') as mongo.Filter<ChangeDocument>)
+        .toArray()) {
+        const next = replacedEverywhere(change, value, replacement);
+        if (!next) continue;
+        found++;
+        await this.changes.replaceOne({ _id: change._id }, next);
+      }
+      for (const head of await this.heads.find(filter('') as mongo.Filter<StoredHead>).toArray()) {
+        const next = replacedEverywhere(head, value, replacement);
+        if (!next) continue;
+        found++;
+        // Only over the version read: a head that moved on is read again by the next pass.
+        await this.heads.replaceOne({ _id: head._id, version: head.version }, next);
+        this.recent.delete(head._id);
+      }
+      rewritten += found;
+      if (found === 0) break;
+    }
+    this.recent.clear();
+    this.wiring.notices?.changed(this.name, ALL_AGGREGATES, undefined, true);
+    return rewritten;
+  }
+
+  /** Erasure: deletes the aggregate `id` with its whole history (an aggregate that is about one user only). */
+  async forget(id: string): Promise<void> {
+    await this.changes.deleteMany({ aggregateId: id });
+    await this.heads.deleteOne({ _id: id });
+    this.recent.delete(id);
+    this.wiring.notices?.changed(this.name, ALL_AGGREGATES, undefined, true);
   }
 
   /**

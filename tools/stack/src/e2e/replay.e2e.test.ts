@@ -1,14 +1,12 @@
-import { execFile } from 'node:child_process';
-import { dirname, join } from 'node:path';
 import { startService } from '@ticketing/common';
 import { ordersService } from '@ticketing/orders/app';
 import { eventually, mongoUrlWithDatabase, readStream } from '@ticketing/testing';
-import { repoRoot } from '../paths';
 import {
   ApiClient,
   listTicket,
   orderTicket,
   payOrder,
+  runReplay,
   startTestStack,
   type TestStack,
   waitForOrderStatus,
@@ -24,17 +22,8 @@ afterAll(async () => {
   await test?.stop();
 });
 
-/** Runs `npm run replay`'s program against the test stack; resolves with its exit code and output. */
-function replay(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [join(repoRoot, 'tools', 'replay', 'dist', 'main.js'), ...args],
-      { env: { ...process.env, TICKETING_DATA_DIR: dirname(test.stack.stateFile) }, timeout: 120_000 },
-      (error, stdout, stderr) =>
-        resolve({ code: error ? ((error as { code?: number }).code ?? -1) : 0, stdout, stderr }),
-    );
-  });
+function replay(...args: string[]) {
+  return runReplay(test, args);
 }
 
 /** The heads of orders' ticket replica, by id (the mongo driver's view, `__v` aside). */

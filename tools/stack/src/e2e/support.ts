@@ -1,11 +1,13 @@
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { eventually, mongoUrlWithDatabase } from '@ticketing/testing';
 import { MongoClient } from 'mongodb';
 import { ApiClient, listTicket, waitForOrderStatus } from '../client';
+import { repoRoot } from '../paths';
 import { type Stack, type StackOptions, serviceNames, startStack } from '../stack';
 import { consistencyViolations } from './consistency';
 
@@ -147,4 +149,24 @@ export async function purchaseBurst(
     intervalMs: 500,
   });
   return orderIds;
+}
+
+/** Runs `npm run replay`'s program against a test stack; resolves with its exit code and output. */
+export function runReplay(
+  test: TestStack,
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [join(repoRoot, 'tools', 'replay', 'dist', 'main.js'), ...args],
+      {
+        env: { ...process.env, ...env, TICKETING_DATA_DIR: dirname(test.stack.stateFile) },
+        timeout: 120_000,
+      },
+      (error, stdout, stderr) =>
+        resolve({ code: error ? ((error as { code?: number }).code ?? -1) : 0, stdout, stderr }),
+    );
+  });
 }
