@@ -67,6 +67,7 @@ export async function startOrdersHarness(env: Record<string, string> = {}): Prom
         version: 0,
         title: 'Concert',
         price: 20,
+        currency: 'usd' as const,
         userId: objectId(),
         ...overrides,
       };
