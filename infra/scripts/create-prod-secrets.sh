@@ -5,6 +5,7 @@
 #   nats-users  auth tickets orders    one NATS password per service, and admin for       random
 #               payments expiration    operators (the NATS servers read them all)
 #               notifications admin
+#   nats-jetstream  key                 encrypts the JetStream store at rest (chachapoly)  random
 # A Secret that already exists is left alone: re-running never rotates a key by accident (infra/README.md
 # explains rotation). Needs kubectl and openssl.
 #   STRIPE_SECRET_KEY=sk_live_... bash infra/scripts/create-prod-secrets.sh
@@ -38,4 +39,9 @@ if exists nats-users; then echo "nats-users: exists, kept"; else
     --from-literal=expiration="$(random)" \
     --from-literal=notifications="$(random)" \
     --from-literal=admin="$(random)"
+fi
+
+if exists nats-jetstream; then echo "nats-jetstream: exists, kept"; else
+  # Never rotated by this script: the servers cannot read a store written with another key.
+  kubectl -n "$namespace" create secret generic nats-jetstream --from-literal=key="$(random)"
 fi

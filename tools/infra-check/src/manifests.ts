@@ -253,3 +253,28 @@ export function natsConfigFiles(objects: K8sObject[]): Record<string, string> {
   if (!configMap) throw new Error('no nats-config ConfigMap');
   return configMap.data;
 }
+
+/** Stands in for the Secret nats-jetstream in checks that run the prod config. */
+export const TEST_JETSTREAM_KEY = 'a'.repeat(64);
+
+/**
+ * The NATS container's environment in an overlay, Secrets resolved (dev values stand in for prod's; the JetStream
+ * key, which dev does not have, by a fixed test key).
+ */
+export function natsEnv(overlay: Overlay): Record<string, string> {
+  const container = (objects: K8sObject[]) =>
+    named<Workload>(objects, 'StatefulSet', 'nats').spec.template.spec!.containers[0]!;
+  const dev = renderOverlay('dev');
+  const standIns = {
+    ...resolveEnv(container(dev), secretValues(dev)).env,
+    JETSTREAM_KEY: TEST_JETSTREAM_KEY,
+  };
+  const objects = renderOverlay(overlay);
+  const resolved = resolveEnv(
+    { ...container(objects), env: container(objects).env?.filter((e) => !e.valueFrom?.fieldRef) },
+    secretValues(objects),
+    standIns,
+  );
+  if (resolved.problems.length > 0) throw new Error(resolved.problems.join('; '));
+  return { ...resolved.env, SERVER_NAME: 'nats-0' };
+}

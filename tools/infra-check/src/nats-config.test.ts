@@ -19,36 +19,10 @@ import {
   type ServiceName,
   serviceNames,
 } from './contract';
-import {
-  type K8sObject,
-  named,
-  natsConfigFiles,
-  type Overlay,
-  overlays,
-  renderOverlay,
-  resolveEnv,
-  secretValues,
-  type Workload,
-} from './manifests';
+import { natsConfigFiles, natsEnv, type Overlay, overlays, renderOverlay } from './manifests';
 import { NatsConfSyntaxError, parseNatsConf } from './nats-conf';
 import { expectedPublish, permissionProblems, readUsers } from './nats-permissions';
 import { type RunningNats, runNats, testNatsConfig, writeConfigFiles } from './nats-server';
-
-/** The NATS container's environment in an overlay, Secrets resolved (dev values stand in for prod's). */
-function natsEnv(overlay: Overlay): Record<string, string> {
-  const container = (objects: K8sObject[]) =>
-    named<Workload>(objects, 'StatefulSet', 'nats').spec.template.spec!.containers[0]!;
-  const dev = renderOverlay('dev');
-  const standIns = resolveEnv(container(dev), secretValues(dev)).env;
-  const objects = renderOverlay(overlay);
-  const resolved = resolveEnv(
-    { ...container(objects), env: container(objects).env?.filter((e) => !e.valueFrom?.fieldRef) },
-    secretValues(objects),
-    standIns,
-  );
-  if (resolved.problems.length > 0) throw new Error(resolved.problems.join('; '));
-  return { ...resolved.env, SERVER_NAME: 'nats-0' };
-}
 
 describe('NATS config reader', () => {
   test('reads maps, arrays, quoted and bare strings, variables, comments and includes', () => {

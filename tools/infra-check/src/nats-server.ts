@@ -110,6 +110,7 @@ export interface RunningNats {
 export async function runNats(
   files: Record<string, string>,
   env: Record<string, string>,
+  options: { onStopped?(storeDir: string): void } = {},
 ): Promise<RunningNats> {
   const work = mkdtempSync(join(tmpdir(), 'infra-check-nats-run-'));
   const conf = parseNatsConf('nats.conf', files);
@@ -134,7 +135,11 @@ export async function runNats(
     env: { PATH: process.env.PATH ?? '', ...env },
     ready: async () => (await fetch(`http://127.0.0.1:${monitor}/healthz?js-enabled-only=true`)).ok,
     timeoutMs: 30_000,
-    cleanup: () => rmSync(work, { recursive: true, force: true }),
+    cleanup: () => {
+      // What the server left on disk, for checks of the store itself, before it goes.
+      options.onStopped?.(join(work, 'store'));
+      rmSync(work, { recursive: true, force: true });
+    },
   });
   return { url: `nats://127.0.0.1:${port}`, monitorUrl: `http://127.0.0.1:${monitor}`, stop };
 }
