@@ -3,7 +3,6 @@ import {
   eventually,
   type MongoHandle,
   type NatsServerHandle,
-  type OpenApiPaths,
   operationSummary,
   readStream,
   responseSchema,

@@ -1,5 +1,5 @@
 import { EventHeaders } from '@ticketing/common';
-import { eventually, type OpenApiPaths, objectId, responseSchema, signTestUser } from '@ticketing/testing';
+import { eventually, objectId, responseSchema, servedOpenApiPaths, signTestUser } from '@ticketing/testing';
 import request from 'supertest';
 import {
   createTicket,
@@ -103,7 +103,7 @@ describe('GET /api/tickets/:id/history', () => {
   });
 
   it('is documented in OpenAPI with its answer schema', async () => {
-    const paths = (await api().get('/openapi.json')).body.paths as OpenApiPaths;
+    const paths = await servedOpenApiPaths(harness.running.app, 'tickets API');
     const operation = paths['/api/tickets/{id}/history']!.get!;
     expect(operation.operationId).toBe('ticketHistory');
     expect(Object.keys(operation.responses).sort()).toEqual(['200', '400', '401', '403', '404', '500']);

@@ -1,7 +1,6 @@
 import { errorBodySchema, jsonSchema } from '@ticketing/common';
 import {
   eventually,
-  type OpenApiPaths,
   objectId,
   operationSummary,
   responseSchema,
