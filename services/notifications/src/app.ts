@@ -1,4 +1,4 @@
-import type { ServiceDefinition } from '@ticketing/common';
+import { forgetUser, type ServiceDefinition } from '@ticketing/common';
 import { type NotificationsConfig, notificationsConfigSchema } from './config';
 import { DeliveryDispatcher } from './delivery/dispatcher';
 import type { DeliveryState } from './domain/delivery';
@@ -60,13 +60,25 @@ export const notificationsService: ServiceDefinition<NotificationsConfig> = {
           redelivered: (delivery) => dispatcher.kick(delivery.endpointId, delivery.userId),
         });
       },
-      listeners: notificationSubscriptions(stores, notify, {
-        expiringLeadMs: config.ORDER_EXPIRING_LEAD_SECONDS * 1000,
-        expiringScheduled: async (id) => {
-          const notice = await stores.expiring.get(id);
-          if (notice?.status === 'waiting') expiring.scheduled(notice);
-        },
-      }),
+      listeners: [
+        ...notificationSubscriptions(stores, notify, {
+          expiringLeadMs: config.ORDER_EXPIRING_LEAD_SECONDS * 1000,
+          expiringScheduled: async (id) => {
+            const notice = await stores.expiring.get(id);
+            if (notice?.status === 'waiting') expiring.scheduled(notice);
+          },
+        }),
+        // Erasure: the user's webhook endpoints go; what was delivered and the replicas keep a pseudonym.
+        forgetUser(config.JWT_KEY, {
+          forget: [stores.accounts],
+          pseudonymize: [
+            { store: stores.deliveries, paths: ['userId'] },
+            { store: stores.tickets, paths: ['userId'] },
+            { store: stores.orders, paths: ['userId'] },
+            { store: stores.expiring, paths: ['userId'] },
+          ],
+        }),
+      ],
       workers: [dispatcher, expiring],
       stores,
     };

@@ -23,7 +23,14 @@ export const listenedSubjects: Record<ServiceName, readonly Subject[]> = {
   ],
   payments: ['order.created', 'order.cancelled', 'order.completed', 'user.deleted'],
   expiration: ['order.created'],
-  notifications: ['ticket.created', 'ticket.updated', 'order.created', 'order.cancelled', 'order.completed'],
+  notifications: [
+    'ticket.created',
+    'ticket.updated',
+    'order.created',
+    'order.cancelled',
+    'order.completed',
+    'user.deleted',
+  ],
 };
 
 /** The stream whose events a service publishes ("one stream per owning service"). */
