@@ -70,6 +70,7 @@ export type { EventPublisher, OutboxClaim, OutboxRelayOptions, OutboxSource } fr
 
 // --- the store of versioned aggregates ---
 export { AggregateStore } from './store/aggregate-store';
+export { type VersionEntry, versionHistory, versionHistorySchema } from './store/history';
 export type {
   ApplyOutcome,
   ChangeDocument,

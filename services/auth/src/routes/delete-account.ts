@@ -2,7 +2,6 @@ import {
   AggregateExistsError,
   type AggregateStore,
   type ApiRouter,
-  errorBodySchema,
   NotAuthorizedError,
   objectIdSchema,
 } from '@ticketing/common';
@@ -30,7 +29,7 @@ export function deleteAccountRoute(api: ApiRouter, users: UserModel, erasures: E
     auth: 'required',
     responses: {
       204: { description: 'Deleted; user.deleted is published' },
-      401: { description: 'Not signed in, or the account is already deleted', schema: errorBodySchema },
+      401: 'Not signed in, or the account is already deleted',
     },
     handler: async (req, res) => {
       const id = req.currentUser!.id;

@@ -10,7 +10,7 @@ export function orderSubscriptions(
   return [
     on('order.created', async (data) => {
       const schedule = scheduleFor(data.id, new Date(data.expiresAt), currentTraceparent());
-      // createOnce: a retry after a crash between the claim and the head still leaves a job the scheduler finds.
+      // createOnce: a retry after a crash in the middle of the create still leaves a job the scheduler finds.
       const { latest } = await store.createOnce(data.id, schedule);
       scheduler.scheduled(latest);
     }),

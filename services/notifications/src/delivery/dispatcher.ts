@@ -98,27 +98,27 @@ export class DeliveryDispatcher implements Worker {
   }
 
   private async oldestPending(endpointId: string): Promise<Delivery | undefined> {
-    const [head] = await this.options.deliveries.find(
+    const [oldest] = await this.options.deliveries.find(
       { endpointId, status: 'pending' },
       { sort: { occurredAt: 1, sequence: 1, _id: 1 }, limit: 1 },
     );
-    return head;
+    return oldest;
   }
 
   private async drain(endpointId: string, userId: string): Promise<void> {
     const { deliveries, accounts } = this.options;
     while (!this.stopped) {
-      const head = await this.oldestPending(endpointId);
-      if (!head) return;
+      const oldest = await this.oldestPending(endpointId);
+      if (!oldest) return;
       const now = new Date();
-      if (head.nextAttemptAt.getTime() > now.getTime()) {
-        this.scheduler.scheduled(head); // a timer wakes for it
+      if (oldest.nextAttemptAt.getTime() > now.getTime()) {
+        this.scheduler.scheduled(oldest); // a timer wakes for it
         return;
       }
       const endpoint = (await accounts.get(userId))?.endpoints.find((e) => e.id === endpointId);
       if (!endpoint) {
         // Removed by its owner: what it still had to send is dropped, not dead-lettered.
-        await deliveries.decide(head._id, (d) =>
+        await deliveries.decide(oldest._id, (d) =>
           d?.status === 'pending'
             ? { state: { ...d, status: 'failed', lastError: 'endpoint removed' } }
             : undefined,
@@ -126,8 +126,8 @@ export class DeliveryDispatcher implements Worker {
         continue;
       }
       const claimMs = this.options.timeoutMs + 5000;
-      const claimed = await deliveries.decide(head._id, (d) => claimAttempt(d, now, claimMs), {
-        current: head,
+      const claimed = await deliveries.decide(oldest._id, (d) => claimAttempt(d, now, claimMs), {
+        current: oldest,
       });
       if (!claimed.changed || !claimed.latest) return; // another replica sends it
       const attempt = claimed.latest;
