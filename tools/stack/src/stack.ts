@@ -33,7 +33,7 @@ export type ServiceName = (typeof serviceNames)[number];
 
 /** The web shop's process: served at `/` by the gateway, like the ingress routes `/` to it. */
 export const clientName = 'client';
-/** What runs in replicas: the five services and the web shop. */
+/** What runs in replicas: every service and the web shop. */
 export type ReplicatedName = ServiceName | typeof clientName;
 /** Everything that runs in replicas, in start order (the services, then the shop). */
 export const replicatedNames: readonly ReplicatedName[] = [...serviceNames, clientName];

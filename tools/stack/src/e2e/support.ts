@@ -23,7 +23,7 @@ export interface TestStack {
   stop(): Promise<void>;
 }
 
-/** Starts a real stack (five service processes, NATS, Mongo, gateway) and waits until every service is ready. */
+/** Starts a real stack (the service processes, NATS, Mongo, gateway) and waits until every service is ready. */
 export async function startTestStack(
   env: Record<string, string> = {},
   options: Pick<StackOptions, 'sandboxPayments' | 'scale' | 'jaeger'> = {},
