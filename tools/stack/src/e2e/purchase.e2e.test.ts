@@ -36,6 +36,7 @@ it('reports every service ready at /api/health', async () => {
       'auth',
       'client',
       'expiration',
+      'notifications',
       'orders',
       'payments',
       'tickets',
@@ -157,7 +158,7 @@ it('dead-letters malformed and schema-invalid events and still completes the nex
     async () => {
       const subjects = (await streamOf('DLQ')).map((m) => m.subject);
       expect(subjects.filter((s) => s === 'dlq.orders.ticket.created')).toHaveLength(2);
-      for (const service of ['tickets', 'payments', 'expiration']) {
+      for (const service of ['tickets', 'payments', 'expiration', 'notifications']) {
         expect(subjects.filter((s) => s === `dlq.${service}.order.created`)).toHaveLength(2);
       }
     },
