@@ -51,8 +51,9 @@ async function fuzz(label: string, headers: string[]): Promise<{ code: number | 
     '2',
     '--seed',
     '20261122',
+    // Above the longest wait an operation documents (GET /api/orders/:id?waitFor=…&timeout=30).
     '--request-timeout',
-    '10',
+    '35',
     ...headers.flatMap((header) => ['-H', header]),
   ];
   const child = spawn(schemathesis(), args, {
@@ -67,7 +68,9 @@ async function fuzz(label: string, headers: string[]): Promise<{ code: number | 
     output += chunk.toString();
   });
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-  const summary = output.slice(Math.max(0, output.indexOf('SUMMARY') - 40));
+  // From the first report of what went wrong (schemathesis lists errors and failures before its summary).
+  const problems = output.search(/={5,} (ERRORS|FAILURES) ={5,}/);
+  const summary = output.slice(Math.max(0, problems >= 0 ? problems : output.indexOf('SUMMARY') - 40));
   process.stdout.write(`\n── schemathesis, ${label} ──\n${summary}\n`);
   return { code, output };
 }
