@@ -66,6 +66,12 @@ export function validate(schemas: ValidationSchemas): RequestHandler {
 function collect(schema: z.ZodType, input: unknown, entries: ErrorEntry[]): unknown {
   const result = schema.safeParse(input);
   if (result.success) {
+    // PostgreSQL cannot store U+0000 in text, so FerretDB refuses a document holding one: refused here for every
+    // Mongo-compatible server alike, naming the field, instead of failing at the write.
+    for (const path of pathsWithNul(result.data, [])) {
+      const field = path.join('.');
+      entries.push(field === '' ? { message: NUL_MESSAGE } : { message: NUL_MESSAGE, field });
+    }
     return result.data;
   }
   for (const issue of result.error.issues) {
@@ -81,4 +87,16 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   }
   const proto: unknown = Object.getPrototypeOf(value);
   return proto === Object.prototype || proto === null;
+}
+
+const NUL_MESSAGE = 'must not contain the NUL character (U+0000)';
+
+function* pathsWithNul(value: unknown, path: string[]): Generator<string[]> {
+  if (typeof value === 'string') {
+    if (value.includes('\u0000')) yield path;
+  } else if (Array.isArray(value)) {
+    for (const [index, item] of value.entries()) yield* pathsWithNul(item, [...path, String(index)]);
+  } else if (typeof value === 'object' && value !== null && !(value instanceof Date)) {
+    for (const [key, item] of Object.entries(value)) yield* pathsWithNul(item, [...path, key]);
+  }
 }

@@ -70,6 +70,22 @@ describe('validate', () => {
     ]);
   });
 
+  it('refuses a string holding U+0000 (PostgreSQL-backed servers cannot store it), naming each field', async () => {
+    const res = await request(app)
+      .post('/tickets')
+      .send({ title: 'Con\u0000cert', price: 10, tags: [{ label: 'ok' }, { label: '\u0000' }] });
+    expect(res.status).toBe(400);
+    expect(res.body.errors).toEqual([
+      { message: 'must not contain the NUL character (U+0000)', field: 'title' },
+      { message: 'must not contain the NUL character (U+0000)', field: 'tags.1.label' },
+    ]);
+    const query = await request(app).get('/tickets').query({ q: 'a\u0000' });
+    expect(query.status).toBe(400);
+    expect(query.body.errors).toEqual([
+      { message: 'must not contain the NUL character (U+0000)', field: 'q' },
+    ]);
+  });
+
   it('rejects a Mongo operator object where the schema wants a string, naming the field', async () => {
     const res = await request(app)
       .post('/signup')

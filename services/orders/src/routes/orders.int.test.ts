@@ -2,7 +2,6 @@ import { AggregateExistsError, errorBodySchema, jsonSchema } from '@ticketing/co
 import {
   eventually,
   leaveCrashedChange,
-  type OpenApiPaths,
   objectId,
   operationSummary,
   readStream,

@@ -4,7 +4,6 @@ import {
   type MongoHandle,
   missingEvents,
   type NatsServerHandle,
-  type OpenApiPaths,
   objectId,
   operationSummary,
   readStream,
@@ -193,6 +192,18 @@ it('answers 400 naming the field for bad input, never 5xx', async () => {
     .send('{"orderId": ');
   expect(malformed.status).toBe(400);
   expect(gateway.charges.filter((c) => c.token === 'tok visa')).toHaveLength(0);
+});
+
+it('answers 400 for a token holding U+0000, which FerretDB on PostgreSQL cannot store, and charges nothing', async () => {
+  const buyer = signTestUser();
+  const order = await seedOrder(buyer.user.id);
+  const response = await pay(buyer.cookie, { orderId: order.id, token: 'tok_\u0000visa' });
+  expect(response.status).toBe(400);
+  expect(response.body.errors).toEqual([
+    { message: 'must not contain the NUL character (U+0000)', field: 'token' },
+  ]);
+  expect(gateway.charges.filter((c) => c.token.includes('\u0000'))).toHaveLength(0);
+  expect((await pay(buyer.cookie, { orderId: order.id, token: 'tok_visa' })).status).toBe(201);
 });
 
 it('answers 404 for an order it does not know', async () => {
