@@ -46,6 +46,26 @@ describe('runLoad', () => {
     expect(figures.rate).toBeGreaterThan(0);
   });
 
+  it('sends each request with the next of the rotating headers, on top of the fixed ones', async () => {
+    requests = [];
+    await runLoad({
+      name: 'POST /x',
+      url: `${url}/x`,
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      rotatingHeaders: [{ cookie: 'session=a' }, { cookie: 'session=b' }, { cookie: 'session=c' }],
+      body: '{"a":1}',
+      connections: 1,
+      durationSeconds: 5,
+      warmupSeconds: 0,
+      maxRequests: 9,
+    });
+    expect(requests.map((r) => r.cookie)).toEqual(
+      Array(3).fill(['session=a', 'session=b', 'session=c']).flat(),
+    );
+    expect(requests.every((r) => r.body === '{"a":1}')).toBe(true);
+  });
+
   it('counts other statuses apart and keeps only 2xx latencies', async () => {
     const figures = await runLoad({
       name: 'GET /missing',

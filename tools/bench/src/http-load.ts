@@ -12,6 +12,8 @@ export interface LoadOptions {
   method?: 'GET' | 'POST';
   /** Request headers. */
   headers?: Record<string, string>;
+  /** Headers added to each request in turn (one signed-in user after another), on top of `headers`. */
+  rotatingHeaders?: ReadonlyArray<Record<string, string>>;
   /** Request body (sent as is). */
   body?: string;
   /** Concurrent connections. */
@@ -44,6 +46,17 @@ export interface HttpFigures {
   latency: Summary | null;
 }
 
+/** An autocannon request that takes the next of `sets` each time it is sent. */
+function rotating(sets: ReadonlyArray<Record<string, string>>): autocannon.Request {
+  let next = 0;
+  return {
+    setupRequest: (request) => ({
+      ...request,
+      headers: { ...request.headers, ...sets[next++ % sets.length] },
+    }),
+  };
+}
+
 function cannon(
   options: LoadOptions,
   durationSeconds: number,
@@ -58,6 +71,7 @@ function cannon(
         method: options.method ?? 'GET',
         headers: options.headers,
         body: options.body,
+        ...(options.rotatingHeaders?.length ? { requests: [rotating(options.rotatingHeaders)] } : {}),
         connections: options.connections,
         duration: durationSeconds,
         // Each connection stops after its share; autocannon notices every sampleInt ms.

@@ -17,7 +17,7 @@ import { type HttpFigures, runLoad } from './http-load';
 import { completionTimes, type LagFigures, measureEventLag, versionTimes } from './lag';
 import type { MachineInfo } from './machine';
 import type { Floors, FlowLevelReport, GrowthReport, HttpTarget, Measurements, SeedReport } from './report';
-import { type BenchSettings, buyersNeeded, FLOW_SELLERS, signupsNeeded } from './settings';
+import { type BenchSettings, buyersNeeded, FLOW_SELLERS, signupsNeeded, writersNeeded } from './settings';
 import { summarize } from './stats';
 import { type BenchTarget, keepsConnectionsAlive } from './target';
 import { type FlowMilestones, stepWaits } from './waits';
@@ -174,14 +174,16 @@ export async function runBench(
     if (http.note) log(http.note);
     const growthSellers = sellersForSeeding(settings.growthTickets);
     log(
-      `signing up ${signupsNeeded(settings)} users: the writer, ${FLOW_SELLERS} sellers, ${buyersNeeded(settings)} buyers` +
+      `signing up ${signupsNeeded(settings)} users: ${writersNeeded(settings)} writers, ${FLOW_SELLERS} sellers, ${buyersNeeded(settings)} buyers` +
         (growthSellers > 0 ? ` and ${growthSellers} sellers to seed the growth level` : ''),
     );
     const users = await signUpAll(gateway, agent, signupsNeeded(settings));
-    const writer = users[0]!;
-    const sellers = users.slice(1, 1 + FLOW_SELLERS);
-    const buyers = users.slice(1 + FLOW_SELLERS, 1 + FLOW_SELLERS + buyersNeeded(settings));
-    const seeders = users.slice(1 + FLOW_SELLERS + buyersNeeded(settings));
+    const writers = users.slice(0, writersNeeded(settings));
+    const writer = writers[0]!;
+    const afterWriters = users.slice(writers.length);
+    const sellers = afterWriters.slice(0, FLOW_SELLERS);
+    const buyers = afterWriters.slice(FLOW_SELLERS, FLOW_SELLERS + buyersNeeded(settings));
+    const seeders = afterWriters.slice(FLOW_SELLERS + buyersNeeded(settings));
 
     const onSale = await ticketsOnSale(writer);
     for (let i = onSale; i < settings.readSeed; i++) await listTicket(writer, 10, 'Bench seed');
@@ -289,7 +291,9 @@ export async function runBench(
       name: 'POST /api/tickets',
       url: `${http.url}/api/tickets`,
       method: 'POST',
-      headers: { 'content-type': 'application/json', cookie: writer.sessionCookie },
+      headers: { 'content-type': 'application/json' },
+      // Sellers in turn: each stays under the per-seller creation limit, which is part of what is measured.
+      rotatingHeaders: writers.map((w) => ({ cookie: w.sessionCookie })),
       body: JSON.stringify({ title: 'Bench write', price: 10 }),
       connections: settings.connections,
       durationSeconds: settings.httpSeconds,
@@ -299,7 +303,7 @@ export async function runBench(
     // The tickets created under write load (warm-up included), for the lag of their ticket.created.
     const written = await changes('tickets', 'tickets')
       .find(
-        { 'state.userId': writer.id, version: 0, at: { $gte: writeLoadStart } },
+        { 'state.userId': { $in: writers.map((w) => w.id) }, version: 0, at: { $gte: writeLoadStart } },
         { projection: { aggregateId: 1 } },
       )
       .toArray();

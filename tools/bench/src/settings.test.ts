@@ -1,5 +1,12 @@
 import { BenchConfigError } from './errors';
-import { benchSettings, buyersNeeded, defaultSettings, FLOW_SELLERS, signupsNeeded } from './settings';
+import {
+  benchSettings,
+  buyersNeeded,
+  defaultSettings,
+  FLOW_SELLERS,
+  signupsNeeded,
+  writersNeeded,
+} from './settings';
 
 describe('benchSettings', () => {
   it('uses the defaults without BENCH_* variables', () => {
@@ -38,7 +45,7 @@ describe('benchSettings', () => {
     });
     // The growth level's 6 buyers outnumber the largest flow level's 4; 120 tickets take 3 sellers.
     expect(buyersNeeded(settings)).toBe(6);
-    expect(signupsNeeded(settings)).toBe(1 + FLOW_SELLERS + 6 + 3);
+    expect(signupsNeeded(settings)).toBe(writersNeeded(settings) + FLOW_SELLERS + 6 + 3);
   });
 
   it('names the variable of a bad value', () => {
@@ -66,9 +73,10 @@ describe('benchSettings', () => {
     expect(benchSettings({ BENCH_GROWTH_TICKETS: '0' }).growthTickets).toBe(0);
   });
 
-  it('counts the sign-ups of a run: writer, flow sellers, buyers of the largest level, growth sellers', () => {
-    // 10,000 growth tickets at 50 per seller: 200 sellers.
-    expect(signupsNeeded(defaultSettings)).toBe(1 + 16 + 32 + 200);
-    expect(signupsNeeded({ ...defaultSettings, growthTickets: 0, flowLevels: [1, 4] })).toBe(1 + 16 + 4);
+  it('counts the sign-ups of a run: writers, flow sellers, buyers of the largest level, growth sellers', () => {
+    // 2 × 2,000 writes at 50 per seller: 80 writers; 10,000 growth tickets at 50 per seller: 200 sellers.
+    expect(writersNeeded(defaultSettings)).toBe(80);
+    expect(signupsNeeded(defaultSettings)).toBe(80 + 16 + 32 + 200);
+    expect(signupsNeeded({ ...defaultSettings, growthTickets: 0, flowLevels: [1, 4] })).toBe(80 + 16 + 4);
   });
 });

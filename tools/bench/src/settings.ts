@@ -111,9 +111,22 @@ export function buyersNeeded(settings: BenchSettings): number {
 }
 
 /**
- * Users the run signs up: one writer (HTTP writes), {@link FLOW_SELLERS} sellers and the buyers of the flows,
+ * Sellers the HTTP write test lists tickets as, in turn: its warm-up and measured runs (at most `maxWrites`
+ * each) within the 60 per seller per minute the contract allows, with a margin (50 each).
+ */
+export function writersNeeded(settings: BenchSettings): number {
+  return Math.ceil((2 * settings.maxWrites) / 50);
+}
+
+/**
+ * Users the run signs up: the writers (HTTP writes), {@link FLOW_SELLERS} sellers and the buyers of the flows,
  * and the sellers that seed the growth level.
  */
 export function signupsNeeded(settings: BenchSettings): number {
-  return 1 + FLOW_SELLERS + buyersNeeded(settings) + sellersForSeeding(settings.growthTickets);
+  return (
+    writersNeeded(settings) +
+    FLOW_SELLERS +
+    buyersNeeded(settings) +
+    sellersForSeeding(settings.growthTickets)
+  );
 }
